@@ -1,0 +1,1 @@
+"""Integrations of cvlearned features with other ecosystems (installed as ``cvlearned.adapters``)."""

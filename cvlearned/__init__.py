@@ -1,0 +1,17 @@
+"""cvlearned: learned local features that behave like OpenCV's ``cv2.Feature2D``.
+
+>>> import cvlearned
+>>> sift = cvlearned.create("sift", max_keypoints=2048)
+>>> cvlearned.list_features()  # doctest: +ELLIPSIS
+[...]
+"""
+
+from __future__ import annotations
+
+from cvlearned import baselines as _baselines  # noqa: F401  (registers the classical features)
+from cvlearned.feature2d import Feature2D
+from cvlearned.registry import create, feature_spec, list_features, register
+
+__version__ = "0.1.0"
+
+__all__ = ["Feature2D", "create", "feature_spec", "list_features", "register", "__version__"]

@@ -1,0 +1,56 @@
+"""AKAZE (Alcantarilla et al. 2013): fast explicit diffusion, binary MLDB descriptors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cvlearned.baselines.kaze import DIFFUSIVITIES
+from cvlearned.baselines.opencv_feature import OpenCVFeature
+from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.cv_compat import cv2_attr
+
+_DESCRIPTORS = ("mldb", "mldb_upright", "kaze", "kaze_upright")
+
+
+@dataclass(frozen=True)
+class AKAZEConfig(FeatureConfig):
+    """OpenCV AKAZE parameters (defaults are OpenCV's).
+
+    Attributes:
+        max_keypoints: keep the strongest N by response; None = all.
+        detection_threshold: detector response threshold.
+        descriptor_type: "mldb" (binary, 61 bytes), "kaze" (float) or their upright forms.
+    """
+
+    max_keypoints: int | None = None
+    detection_threshold: float = 0.001
+    descriptor_type: str = "mldb"
+    n_octaves: int = 4
+    n_octave_layers: int = 4
+    diffusivity: str = "pm_g2"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional_positive_int(self, "max_keypoints")
+        check_range(self, "detection_threshold", 0.0)
+        check_choice(self, "descriptor_type", _DESCRIPTORS)
+        check_range(self, "n_octaves", 1, 16)
+        check_range(self, "n_octave_layers", 1, 16)
+        check_choice(self, "diffusivity", DIFFUSIVITIES)
+
+
+class AKAZE(OpenCVFeature):
+    """AKAZE keypoints and descriptors (binary by default: NORM_HAMMING)."""
+
+    config_class = AKAZEConfig
+    algorithm_name = "AKAZE"
+
+    def _build(self) -> tuple[Any, Any]:
+        c = self.config
+        akaze = cv2_attr("AKAZE_create")(
+            cv2_attr(f"AKAZE_DESCRIPTOR_{c.descriptor_type.upper()}"), 0, 3,
+            float(c.detection_threshold), int(c.n_octaves), int(c.n_octave_layers),
+            cv2_attr(f"KAZE_DIFF_{c.diffusivity.upper()}"),
+        )
+        return akaze, akaze

@@ -1,0 +1,60 @@
+"""DAISY descriptors (Tola et al. 2010) on SIFT keypoints, as compared in the UCN paper.
+
+OpenCV's DAISY is not scale-adaptive: it samples a fixed ``radius`` around each keypoint
+and ignores the keypoint size; with ``use_orientation`` it is rotated by the SIFT angle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cvlearned.baselines.opencv_feature import OpenCVFeature
+from cvlearned.baselines.sift import SIFTConfig, build_sift
+from cvlearned.config import check_choice, check_range
+from cvlearned.cv_compat import cv2_attr
+
+_NORMS = ("none", "partial", "full", "sift")
+
+
+@dataclass(frozen=True)
+class DAISYConfig(SIFTConfig):
+    """SIFT detector parameters plus OpenCV DAISY's (defaults are OpenCV's).
+
+    Attributes:
+        radius: descriptor radius in pixels.
+        q_radius, q_theta, q_hist: rings, histograms per ring, bins per histogram.
+        norm: "none" | "partial" | "full" | "sift" (OpenCV ``DAISY_NRM_*``).
+        use_orientation: rotate the descriptor by the SIFT keypoint angle.
+    """
+
+    radius: float = 15.0
+    q_radius: int = 3
+    q_theta: int = 8
+    q_hist: int = 8
+    norm: str = "none"
+    use_orientation: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range(self, "radius", 1.0)
+        for name in ("q_radius", "q_theta", "q_hist"):
+            check_range(self, name, 1, 64)
+        check_choice(self, "norm", _NORMS)
+
+
+class DAISY(OpenCVFeature):
+    """SIFT keypoints described by DAISY (200-d float with the default layout)."""
+
+    config_class = DAISYConfig
+    algorithm_name = "DAISY"
+    native_max_keypoints = True
+
+    def _build(self) -> tuple[Any, Any]:
+        c = self.config
+        norm = cv2_attr(f"DAISY_NRM_{c.norm.upper()}")
+        daisy = cv2_attr("DAISY_create")(
+            float(c.radius), int(c.q_radius), int(c.q_theta), int(c.q_hist), norm, None, True,
+            bool(c.use_orientation),
+        )
+        return build_sift(c), daisy

@@ -1,0 +1,264 @@
+"""The duck-typed ``cv2.Feature2D`` contract that every cvlearned feature honours.
+
+OpenCV's C++ cannot call a Python subclass of ``cv2.Feature2D``, so cvlearned mirrors the
+Python-visible behaviour of ``cv2.SIFT`` instead: same method names, argument order,
+return types (tuples of ``cv2.KeyPoint``, ``None`` descriptors when nothing was found) and
+list variants. Subclasses implement three hooks on an already validated (H, W) uint8 gray
+image: :meth:`_detect`, :meth:`_compute` and optionally :meth:`_detect_and_compute`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from cvlearned.config import FeatureConfig, build_config, config_to_dict
+from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
+from cvlearned.keypoints import scale_keypoints
+
+Keypoints = tuple[cv2.KeyPoint, ...]
+_NONE_MARKER = "null"  # how a ``None`` parameter is stored in cv2.FileStorage
+
+
+class Feature2D:
+    """Base class: validation, list variants, ``max_side`` resizing and persistence.
+
+    Class attributes set by subclasses:
+        config_class: the frozen dataclass of parameters.
+        algorithm_name: short name, e.g. ``"SIFT"``; ``getDefaultName()`` is
+            ``"Feature2D." + algorithm_name``.
+    """
+
+    config_class: ClassVar[type[FeatureConfig]] = FeatureConfig
+    algorithm_name: ClassVar[str] = "Feature2D"
+
+    def __init__(self, config: FeatureConfig | None = None, **params: Any) -> None:
+        if config is not None and params:
+            raise TypeError("pass either a config object or keyword parameters, not both")
+        if config is None:
+            config = build_config(self.config_class, params)
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"config must be a {self.config_class.__name__}, got {type(config).__name__}"
+            )
+        self.config = config
+        self._configure()
+
+    # ------------------------------------------------------------------ hooks
+    def _configure(self) -> None:
+        """(Re)build internal state from ``self.config``."""
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        raise NotImplementedError(f"{type(self).__name__} cannot detect keypoints")
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        raise NotImplementedError(f"{type(self).__name__} cannot compute descriptors")
+
+    def _detect_and_compute(
+        self, gray: np.ndarray, mask: np.ndarray | None
+    ) -> tuple[Keypoints, np.ndarray | None]:
+        keypoints = self._detect(gray, mask)
+        if not keypoints:
+            return (), None
+        return self._compute(gray, keypoints)
+
+    # ------------------------------------------------------------ public API
+    def detect(self, image: Any, mask: Any = None) -> Keypoints | list[Keypoints]:
+        """Detect keypoints: image (H, W[, C]) → tuple of ``cv2.KeyPoint``.
+
+        A list of images (with an optional list of masks) gives a list of tuples.
+        """
+        if isinstance(image, (list, tuple)):
+            masks = _per_image(mask, len(image), "masks")
+            return [self.detect(im, m) for im, m in zip(image, masks)]
+        gray, scale = self._prepare(image)
+        mask_arr = self._prepare_mask(mask, image, gray, scale)
+        keypoints = self._detect(gray, mask_arr)
+        return _unscale(keypoints, scale)
+
+    def compute(
+        self, image: Any, keypoints: Any, descriptors: Any = None
+    ) -> tuple[Keypoints, np.ndarray | None] | tuple[list[Keypoints], list[np.ndarray | None]]:
+        """Describe given keypoints: → (kept keypoints, (N, D) descriptors or None).
+
+        Keypoints that cannot be described are dropped, as in OpenCV.
+        """
+        if isinstance(image, (list, tuple)):
+            if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
+                raise ValueError("compute on a list of images needs a list of keypoint sequences of the same length")
+            results = [self.compute(im, kps) for im, kps in zip(image, keypoints)]
+            return [r[0] for r in results], [r[1] for r in results]
+        keypoints = as_keypoint_tuple(keypoints)
+        gray, scale = self._prepare(image)
+        if not keypoints:
+            return (), None
+        kept, desc = self._compute(gray, _scale_down(keypoints, scale))
+        return _unscale(kept, scale), _finish_descriptors(kept, desc)
+
+    def detectAndCompute(  # noqa: N802 (OpenCV naming)
+        self,
+        image: Any,
+        mask: Any,
+        descriptors: Any = None,
+        useProvidedKeypoints: bool = False,  # noqa: N803
+        keypoints: Any = None,
+    ) -> tuple[Keypoints, np.ndarray | None]:
+        """Detect and describe: → (keypoints, (N, D) descriptors or None when N == 0).
+
+        ``useProvidedKeypoints=True`` needs ``keypoints=`` (OpenCV's Python binding cannot
+        pass them) and is then the same as :meth:`compute`.
+        """
+        if useProvidedKeypoints:
+            if keypoints is None:
+                raise ValueError("useProvidedKeypoints=True needs keypoints=...")
+            return self.compute(image, keypoints)  # type: ignore[return-value]
+        gray, scale = self._prepare(image)
+        mask_arr = self._prepare_mask(mask, image, gray, scale)
+        kept, desc = self._detect_and_compute(gray, mask_arr)
+        return _unscale(kept, scale), _finish_descriptors(kept, desc)
+
+    # ------------------------------------------------------ cv2.Algorithm API
+    def descriptorSize(self) -> int:  # noqa: N802
+        raise NotImplementedError
+
+    def descriptorType(self) -> int:  # noqa: N802
+        return cv2.CV_32F
+
+    def defaultNorm(self) -> int:  # noqa: N802
+        return cv2.NORM_L2
+
+    def getDefaultName(self) -> str:  # noqa: N802
+        return f"Feature2D.{self.algorithm_name}"
+
+    def empty(self) -> bool:
+        """False once the feature is ready to run (weights loaded)."""
+        return False
+
+    def write(self, fs: cv2.FileStorage | str | os.PathLike, name: str | None = None) -> None:
+        """Write the parameters to a ``cv2.FileStorage`` (or a new file by name)."""
+        if isinstance(fs, (str, os.PathLike)):
+            storage = cv2.FileStorage(os.fspath(fs), cv2.FILE_STORAGE_WRITE)
+            try:
+                self._write_fields(storage)
+            finally:
+                storage.release()
+            return
+        if name:
+            fs.startWriteStruct(name, cv2.FileNode_MAP)
+            self._write_fields(fs)
+            fs.endWriteStruct()
+        else:
+            self._write_fields(fs)
+
+    def read(self, fn: cv2.FileNode | cv2.FileStorage | str | os.PathLike) -> None:
+        """Read parameters written by :meth:`write` and rebuild the feature."""
+        storage = None
+        if isinstance(fn, (str, os.PathLike)):
+            storage = cv2.FileStorage(os.fspath(fn), cv2.FILE_STORAGE_READ)
+            if not storage.isOpened():
+                raise ValueError(f"cannot open {os.fspath(fn)!r} for reading")
+            fn = storage.root()
+        elif isinstance(fn, cv2.FileStorage):
+            fn = fn.root()
+        try:
+            self._read_fields(fn)
+        finally:
+            if storage is not None:
+                storage.release()
+
+    def save(self, filename: str | os.PathLike) -> None:
+        """Same as ``write(filename)`` (``cv2.Algorithm.save``)."""
+        self.write(filename)
+
+    def getParams(self) -> dict[str, Any]:  # noqa: N802
+        """The parameters as a dict (field name → value)."""
+        return config_to_dict(self.config)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in config_to_dict(self.config).items())
+        return f"{type(self).__name__}({params})"
+
+    # -------------------------------------------------------------- internals
+    def _prepare(self, image: Any) -> tuple[np.ndarray, float]:
+        gray = as_gray_uint8(image)
+        max_side = self.config.max_side
+        longest = max(gray.shape)
+        if max_side is None or longest <= max_side:
+            return gray, 1.0
+        scale = max_side / longest
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), size[0] / gray.shape[1]
+
+    def _prepare_mask(self, mask: Any, image: Any, gray: np.ndarray, scale: float) -> np.ndarray | None:
+        full_shape = np.shape(image.get() if isinstance(image, cv2.UMat) else image)[:2]
+        mask_arr = as_mask(mask, full_shape)
+        if mask_arr is None or scale == 1.0:
+            return mask_arr
+        return cv2.resize(mask_arr, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+
+    def _write_fields(self, fs: cv2.FileStorage) -> None:
+        fs.write("name", self.getDefaultName())
+        for key, value in config_to_dict(self.config).items():
+            if value is None:
+                fs.write(key, _NONE_MARKER)
+            elif isinstance(value, bool):
+                fs.write(key, int(value))
+            else:
+                fs.write(key, value)
+
+    def _read_fields(self, node: cv2.FileNode) -> None:
+        stored_name = node.getNode("name")
+        if not stored_name.empty() and stored_name.string() != self.getDefaultName():
+            raise ValueError(
+                f"parameters are for {stored_name.string()!r}, not {self.getDefaultName()!r}"
+            )
+        current = config_to_dict(self.config)
+        params: dict[str, Any] = {}
+        for key, old in current.items():
+            item = node.getNode(key)
+            if item.empty():
+                continue
+            params[key] = _decode_value(item, old, self.config_class, key)
+        self.config = build_config(self.config_class, {**current, **params})
+        self._configure()
+
+
+def _decode_value(item: cv2.FileNode, old: Any, config_class: type, key: str) -> Any:
+    if item.isString():
+        text = item.string()
+        return None if text == _NONE_MARKER else text
+    field_type = str(config_class.__dataclass_fields__[key].type)
+    number = item.real()
+    if isinstance(old, bool) or field_type.startswith("bool"):
+        return bool(number)
+    if "int" in field_type and "float" not in field_type:
+        return int(number)
+    return float(number)
+
+
+def _per_image(value: Any, count: int, argname: str) -> Sequence[Any]:
+    if value is None:
+        return [None] * count
+    if not isinstance(value, (list, tuple)) or len(value) != count:
+        raise ValueError(f"{argname} must be None or a list with one entry per image ({count})")
+    return value
+
+
+def _scale_down(keypoints: Keypoints, scale: float) -> Keypoints:
+    return keypoints if scale == 1.0 else scale_keypoints(keypoints, scale)
+
+
+def _unscale(keypoints: Sequence[cv2.KeyPoint], scale: float) -> Keypoints:
+    return tuple(keypoints) if scale == 1.0 else scale_keypoints(keypoints, 1.0 / scale)
+
+
+def _finish_descriptors(keypoints: Sequence[cv2.KeyPoint], desc: np.ndarray | None) -> np.ndarray | None:
+    if desc is None or len(keypoints) == 0:
+        return None
+    if desc.shape[0] != len(keypoints):
+        raise RuntimeError(f"internal error: {desc.shape[0]} descriptors for {len(keypoints)} keypoints")
+    return np.ascontiguousarray(desc)

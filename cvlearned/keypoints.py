@@ -1,0 +1,40 @@
+"""Conversions between ``cv2.KeyPoint`` sequences and arrays, and rescaling.
+
+Coordinates follow OpenCV's pixel-centre convention: integer coordinates are pixel
+centres, so resizing an image by a factor ``s`` maps ``x -> s * (x + 0.5) - 0.5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+
+def keypoints_to_array(keypoints: Sequence[cv2.KeyPoint]) -> np.ndarray:
+    """(N, 2) float32 array of keypoint positions (x, y)."""
+    if len(keypoints) == 0:
+        return np.zeros((0, 2), np.float32)
+    return np.asarray([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
+
+
+def scale_points(points: np.ndarray, scale: float) -> np.ndarray:
+    """Map (N, 2) pixel coordinates to an image resized by ``scale``."""
+    return scale * (points + 0.5) - 0.5
+
+
+def scale_keypoints(keypoints: Sequence[cv2.KeyPoint], scale: float) -> tuple[cv2.KeyPoint, ...]:
+    """Copies of ``keypoints`` mapped to an image resized by ``scale`` (pt and size)."""
+    return tuple(
+        cv2.KeyPoint(
+            x=float(scale * (kp.pt[0] + 0.5) - 0.5),
+            y=float(scale * (kp.pt[1] + 0.5) - 0.5),
+            size=float(kp.size * scale),
+            angle=float(kp.angle),
+            response=float(kp.response),
+            octave=int(kp.octave),
+            class_id=int(kp.class_id),
+        )
+        for kp in keypoints
+    )

@@ -1,0 +1,64 @@
+"""The one registry of features: ``create(name, **params)`` and ``list_features()``.
+
+Classical baselines and learned models register here under lower-case names, so every
+tool (demo, bench, examples, adapters) accepts any feature by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cvlearned.feature2d import Feature2D
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A registered feature: its factory and a one-line summary."""
+
+    name: str
+    factory: Callable[..., Feature2D]
+    kind: str  # "classical" | "learned"
+    summary: str
+
+
+_REGISTRY: dict[str, FeatureSpec] = {}
+
+
+def register(name: str, factory: Callable[..., Feature2D], *, kind: str, summary: str) -> None:
+    """Add a feature under ``name`` (lower-case); re-registering a name is an error."""
+    key = name.lower()
+    if key in _REGISTRY:
+        raise ValueError(f"feature {key!r} is already registered")
+    if kind not in ("classical", "learned"):
+        raise ValueError(f"kind must be 'classical' or 'learned', got {kind!r}")
+    _REGISTRY[key] = FeatureSpec(key, factory, kind, summary)
+
+
+def create(name: str, **params: Any) -> Feature2D:
+    """Create a registered feature by name, e.g. ``create("sift", max_keypoints=2048)``.
+
+    Raises:
+        ValueError: unknown name (the message lists the registered names).
+        TypeError: unknown parameter (the message lists the valid ones).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"feature name must be a str, got {type(name).__name__}")
+    spec = _REGISTRY.get(name.lower())
+    if spec is None:
+        raise ValueError(f"unknown feature {name!r}; registered features: {list_features()}")
+    return spec.factory(**params)
+
+
+def list_features(kind: str | None = None) -> list[str]:
+    """Registered names (sorted), optionally only ``"classical"`` or ``"learned"`` ones."""
+    return sorted(n for n, s in _REGISTRY.items() if kind is None or s.kind == kind)
+
+
+def feature_spec(name: str) -> FeatureSpec:
+    """The :class:`FeatureSpec` registered under ``name``."""
+    try:
+        return _REGISTRY[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown feature {name!r}; registered features: {list_features()}") from None

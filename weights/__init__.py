@@ -1,0 +1,1 @@
+"""Shipped model weights, their manifest (``manifest.json``) and model cards (package data)."""
