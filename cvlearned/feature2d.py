@@ -21,7 +21,7 @@ from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
 from cvlearned.keypoints import scale_keypoints
 
 Keypoints = tuple[cv2.KeyPoint, ...]
-_NONE_MARKER = "null"  # how a ``None`` parameter is stored in cv2.FileStorage
+_NONE_MARKER = "__none__"  # how a ``None`` parameter is stored in cv2.FileStorage
 
 
 class Feature2D:
@@ -85,7 +85,8 @@ class Feature2D:
     ) -> tuple[Keypoints, np.ndarray | None] | tuple[list[Keypoints], list[np.ndarray | None]]:
         """Describe given keypoints: → (kept keypoints, (N, D) descriptors or None).
 
-        Keypoints that cannot be described are dropped, as in OpenCV.
+        Keypoints that cannot be described are dropped, as in OpenCV; this always
+        includes those whose centre lies outside [0, W-1] x [0, H-1].
         """
         if isinstance(image, (list, tuple)):
             if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
@@ -96,7 +97,10 @@ class Feature2D:
         gray, scale = self._prepare(image)
         if not keypoints:
             return (), None
-        kept, desc = self._compute(gray, _scale_down(keypoints, scale))
+        inside = _inside(_scale_down(keypoints, scale), gray.shape)
+        if not inside:
+            return (), None
+        kept, desc = self._compute(gray, inside)
         return _unscale(kept, scale), _finish_descriptors(kept, desc)
 
     def detectAndCompute(  # noqa: N802 (OpenCV naming)
@@ -238,6 +242,11 @@ def _decode_value(item: cv2.FileNode, old: Any, config_class: type, key: str) ->
     if "int" in field_type and "float" not in field_type:
         return int(number)
     return float(number)
+
+
+def _inside(keypoints: Keypoints, shape: tuple[int, ...]) -> Keypoints:
+    height, width = shape[:2]
+    return tuple(kp for kp in keypoints if 0 <= kp.pt[0] <= width - 1 and 0 <= kp.pt[1] <= height - 1)
 
 
 def _per_image(value: Any, count: int, argname: str) -> Sequence[Any]:

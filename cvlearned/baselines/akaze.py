@@ -1,14 +1,23 @@
-"""AKAZE (Alcantarilla et al. 2013): fast explicit diffusion, binary MLDB descriptors."""
+"""AKAZE (Alcantarilla et al. 2013): fast explicit diffusion, binary MLDB descriptors.
+
+OpenCV's AKAZE can only describe keypoints whose ``class_id`` is an index into its scale
+levels (it asserts otherwise). Keypoints from other detectors (``class_id`` outside that
+range, typically -1) are assigned the level matching their ``size``
+(``size = 4.8 * 2 ** (level / n_octave_layers)``, OpenCV's AKAZE scale law).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from cvlearned.baselines.kaze import DIFFUSIVITIES
+import numpy as np
+
+from cvlearned.baselines.kaze import DIFFUSIVITIES, assign_scale_levels
 from cvlearned.baselines.opencv_feature import OpenCVFeature
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.cv_compat import cv2_attr
+from cvlearned.feature2d import Keypoints
 
 _DESCRIPTORS = ("mldb", "mldb_upright", "kaze", "kaze_upright")
 
@@ -45,6 +54,7 @@ class AKAZE(OpenCVFeature):
 
     config_class = AKAZEConfig
     algorithm_name = "AKAZE"
+    min_image_side = 2  # OpenCV 5.0 AKAZE corrupts the heap on 1-pixel-high/wide images
 
     def _build(self) -> tuple[Any, Any]:
         c = self.config
@@ -54,3 +64,21 @@ class AKAZE(OpenCVFeature):
             cv2_attr(f"KAZE_DIFF_{c.diffusivity.upper()}"),
         )
         return akaze, akaze
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        return super()._compute(gray, _with_scale_levels(gray.shape, keypoints, self.config))
+
+
+
+def _octaves_for(shape: tuple[int, ...], n_octaves: int) -> int:
+    """Octaves OpenCV's AKAZE builds for an image (it stops below 80 x 40 pixels)."""
+    height, width = shape[:2]
+    octaves = 1
+    while octaves < n_octaves and (width >> octaves) >= 80 and (height >> octaves) >= 40:
+        octaves += 1
+    return octaves
+
+
+def _with_scale_levels(shape: tuple[int, ...], keypoints: Keypoints, config: AKAZEConfig) -> Keypoints:
+    n_levels = _octaves_for(shape, config.n_octaves) * config.n_octave_layers
+    return assign_scale_levels(keypoints, n_levels, config.n_octave_layers, base_size=4.8)

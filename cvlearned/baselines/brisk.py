@@ -37,6 +37,7 @@ class BRISK(OpenCVFeature):
 
     config_class = BRISKConfig
     algorithm_name = "BRISK"
+    min_image_side = 8
 
     def _build(self) -> tuple[Any, Any]:
         c = self.config

@@ -1,14 +1,22 @@
-"""KAZE (Alcantarilla et al. 2012): nonlinear scale space, 64-d float descriptors."""
+"""KAZE (Alcantarilla et al. 2012): nonlinear scale space, 64-d float descriptors.
+
+OpenCV's KAZE/AKAZE describe only keypoints whose ``class_id`` indexes one of their scale
+levels (they assert otherwise); keypoints of other detectors get the level that matches
+their ``size`` (:func:`assign_scale_levels`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
+import numpy as np
+
 from cvlearned.baselines.opencv_feature import OpenCVFeature
-from cvlearned.config import check_choice, check_optional_positive_int, check_range
-from cvlearned.config import FeatureConfig
+from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.cv_compat import cv2_attr
+from cvlearned.feature2d import Keypoints
 
 DIFFUSIVITIES = ("pm_g1", "pm_g2", "weickert", "charbonnier")
 
@@ -17,6 +25,9 @@ DIFFUSIVITIES = ("pm_g1", "pm_g2", "weickert", "charbonnier")
 class KAZEConfig(FeatureConfig):
     """OpenCV KAZE parameters (defaults are OpenCV's).
 
+    KAZE keeps every scale level at full resolution (about 0.5 GB per megapixel), so its
+    ``max_side`` defaults to 3072 to stay under ~3 GB on an 8K image.
+
     Attributes:
         max_keypoints: keep the strongest N by response; None = all.
         detection_threshold: detector response threshold.
@@ -24,6 +35,7 @@ class KAZEConfig(FeatureConfig):
         upright: skip orientation estimation.
     """
 
+    max_side: int | None = 3072
     max_keypoints: int | None = None
     detection_threshold: float = 0.001
     extended: bool = False
@@ -54,3 +66,24 @@ class KAZE(OpenCVFeature):
             int(c.n_octave_layers), cv2_attr(f"KAZE_DIFF_{c.diffusivity.upper()}"),
         )
         return kaze, kaze
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        c = self.config
+        levels = assign_scale_levels(keypoints, c.n_octaves * c.n_octave_layers, c.n_octave_layers, base_size=3.2)
+        return super()._compute(gray, levels)
+
+
+def assign_scale_levels(keypoints: Keypoints, n_levels: int, layers: int, base_size: float) -> Keypoints:
+    """Give keypoints with ``class_id`` outside ``[0, n_levels)`` the level of their size.
+
+    Level ``i`` has keypoint size ``base_size * 2 ** (i / layers)`` (KAZE: 2 x 1.6,
+    AKAZE: 1.5 x 1.6 x 2).
+    """
+    fixed = []
+    for kp in keypoints:
+        if 0 <= kp.class_id < n_levels:
+            fixed.append(kp)
+            continue
+        level = int(np.clip(round(layers * np.log2(max(kp.size, 1e-3) / base_size)), 0, n_levels - 1))
+        fixed.append(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, kp.angle, kp.response, level // layers, level))
+    return tuple(fixed)

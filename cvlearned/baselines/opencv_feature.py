@@ -24,6 +24,8 @@ class OpenCVFeature(Feature2D):
     """
 
     native_max_keypoints: ClassVar[bool] = False
+    #: OpenCV raises (or worse) on images with a side below this; they have no keypoints.
+    min_image_side: ClassVar[int] = 1
 
     def _build(self) -> tuple[Any, Any]:
         raise NotImplementedError
@@ -40,16 +42,25 @@ class OpenCVFeature(Feature2D):
         order = np.argsort([-kp.response for kp in keypoints], kind="stable")[:limit]
         return tuple(keypoints[i] for i in order)
 
+    def _too_small(self, gray: np.ndarray) -> bool:
+        return min(gray.shape) < self.min_image_side
+
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        if self._too_small(gray):
+            return ()
         with self._lock:
             return self._retain_best(self._detector.detect(gray, mask))
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        if self._too_small(gray):
+            return (), None
         with self._lock:
             kept, desc = self._extractor.compute(gray, keypoints)
         return tuple(kept), desc
 
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        if self._too_small(gray):
+            return (), None
         joint = self._detector is self._extractor
         if joint and (self.native_max_keypoints or getattr(self.config, "max_keypoints", None) is None):
             with self._lock:

@@ -41,6 +41,7 @@ class ORB(OpenCVFeature):
     config_class = ORBConfig
     algorithm_name = "ORB"
     native_max_keypoints = True
+    min_image_side = 2
 
     def _build(self) -> tuple[Any, Any]:
         c = self.config

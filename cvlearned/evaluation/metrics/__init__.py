@@ -1,0 +1,46 @@
+"""Evaluation metrics: pose, PCK, homography/MMA, repeatability/matching score, timing."""
+
+from cvlearned.evaluation.metrics.homography import (
+    estimate_homography,
+    homography_accuracy,
+    homography_corner_error,
+    match_reprojection_errors,
+    mean_matching_accuracy,
+)
+from cvlearned.evaluation.metrics.pck import dense_nn_pck, dense_nn_predict, pck, pck_curve, sparse_nn_pck
+from cvlearned.evaluation.metrics.pose import (
+    PoseErrors,
+    RelativePose,
+    estimate_relative_pose,
+    pose_auc,
+    rotation_error_deg,
+    summarize_pose_errors,
+    translation_error_deg,
+)
+from cvlearned.evaluation.metrics.repeatability import matching_score, repeatability, shared_region_masks
+from cvlearned.evaluation.metrics.timing import TimingStats, time_call
+
+__all__ = [
+    "PoseErrors",
+    "RelativePose",
+    "TimingStats",
+    "dense_nn_pck",
+    "dense_nn_predict",
+    "estimate_homography",
+    "estimate_relative_pose",
+    "homography_accuracy",
+    "homography_corner_error",
+    "match_reprojection_errors",
+    "matching_score",
+    "mean_matching_accuracy",
+    "pck",
+    "pck_curve",
+    "pose_auc",
+    "repeatability",
+    "rotation_error_deg",
+    "shared_region_masks",
+    "sparse_nn_pck",
+    "summarize_pose_errors",
+    "time_call",
+    "translation_error_deg",
+]
