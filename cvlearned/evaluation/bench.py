@@ -1,0 +1,116 @@
+"""``cvlearned bench``: every feature on the same pairs, the same matcher and estimator.
+
+Each feature is created through the registry, run on both images of every pair, matched
+with the shared :class:`MatchingOptions` and scored per pair (:mod:`pair_eval`); the
+per-pair numbers are kept for the JSON report and summarised per feature here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from cvlearned.datasets.types import HomographyPair, PosePair
+from cvlearned.evaluation.extraction import extract
+from cvlearned.evaluation.matching import MatchingOptions
+from cvlearned.evaluation.metrics import homography_accuracy, summarize_pose_errors
+from cvlearned.evaluation.pair_eval import (
+    MMA_THRESHOLDS,
+    PCK_THRESHOLDS,
+    PoseEstimation,
+    evaluate_homography_pair,
+    evaluate_pose_pair,
+)
+from cvlearned.registry import create, feature_spec
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Everything that must be identical across the compared features."""
+
+    matching: MatchingOptions = field(default_factory=MatchingOptions)
+    estimation: PoseEstimation = field(default_factory=PoseEstimation)
+    homography_threshold_px: float = 3.0
+    max_keypoints: int | None = None
+
+
+def make_feature(name: str, max_keypoints: int | None) -> Any:
+    """Create ``name`` with ``max_keypoints`` when the feature has that parameter."""
+    feature = create(name)
+    if max_keypoints is not None and "max_keypoints" in feature.getParams():
+        feature = create(name, max_keypoints=max_keypoints)
+    return feature
+
+
+def evaluate_feature(
+    name: str,
+    pairs: Sequence[HomographyPair | PosePair],
+    settings: BenchSettings,
+    progress: bool = True,
+    on_extractions: Callable[[int, Any, Any], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Per-pair metric dicts of feature ``name`` on ``pairs``."""
+    feature_spec(name)  # unknown names fail before any work
+    feature = make_feature(name, settings.max_keypoints)
+    if len(pairs):
+        extract(feature, pairs[0].image0)  # warm-up (lazy initialisation, caches)
+    results = []
+    for index in tqdm(range(len(pairs)), desc=f"{name:>12s}", disable=not progress, leave=False):
+        pair = pairs[index]
+        ex0 = extract(feature, pair.image0, settings.max_keypoints)
+        ex1 = extract(feature, pair.image1, settings.max_keypoints)
+        if isinstance(pair, HomographyPair):
+            metrics = evaluate_homography_pair(pair, ex0, ex1, settings.matching, settings.homography_threshold_px)
+        else:
+            metrics = evaluate_pose_pair(pair, ex0, ex1, settings.matching, settings.estimation)
+        metrics["pair"] = pair.name
+        results.append(metrics)
+        if on_extractions is not None:
+            on_extractions(index, ex0, ex1)
+    return results
+
+
+def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate per-pair metrics of one feature (means over pairs; median ms/image)."""
+    if not per_pair:
+        return {"pairs": 0}
+    out: dict[str, Any] = {
+        "pairs": len(per_pair),
+        "keypoints": float(np.mean([(r["keypoints0"] + r["keypoints1"]) / 2 for r in per_pair])),
+        "matches": float(np.mean([r["matches"] for r in per_pair])),
+        "ms_per_image": float(np.median([t for r in per_pair for t in (r["ms0"], r["ms1"])])),
+    }
+    if "rot_err_deg" in per_pair[0]:
+        out.update(summarize_pose_errors([r["rot_err_deg"] for r in per_pair], [r["trans_err_deg"] for r in per_pair]))
+        out["inliers"] = float(np.mean([r["inliers"] for r in per_pair]))
+    if "corner_err_px" in per_pair[0]:
+        accuracy = homography_accuracy(np.array([r["corner_err_px"] for r in per_pair]), (1, 3, 5))
+        out.update({f"h_acc@{t}": float(v) for t, v in accuracy.items()})
+    if "mma" in per_pair[0]:
+        mma = np.mean([r["mma"] for r in per_pair], axis=0)
+        pck = np.mean([r["pck"] for r in per_pair], axis=0)
+        out["mma_curve"] = dict(zip(MMA_THRESHOLDS, map(float, mma)))
+        out["pck_curve"] = dict(zip(PCK_THRESHOLDS, map(float, pck)))
+        out["repeatability"] = float(np.mean([r["repeatability"] for r in per_pair]))
+        out["matching_score"] = float(np.mean([r["matching_score"] for r in per_pair]))
+    return out
+
+
+def run_bench(
+    features: Sequence[str],
+    pairs: Sequence[HomographyPair | PosePair],
+    settings: BenchSettings,
+    progress: bool = True,
+    on_extractions: Callable[[str, int, Any, Any], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``{feature: {"summary": {...}, "pairs": [...]}}`` for every feature, same pairs."""
+    results = {}
+    for name in features:
+        callback = (lambda i, a, b, n=name: on_extractions(n, i, a, b)) if on_extractions else None
+        per_pair = evaluate_feature(name, pairs, settings, progress, callback)
+        results[name] = {"summary": summarize(per_pair), "pairs": per_pair}
+    return results

@@ -1,0 +1,59 @@
+"""Benchmark dataset specs: ``synthetic-homography``, ``synthetic-scenes``,
+``hpatches:PATH``, ``kitti:PATH``, ``pairs:PATH``, ``scannet1500:PATH``, ``megadepth1500:PATH``.
+
+Synthetic specs take options after a colon, e.g. ``synthetic-scenes:layout=street`` or
+``synthetic-homography:split=illumination,photos=/path/to/photos``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cvlearned.datasets import (
+    load_hpatches,
+    load_kitti_pairs,
+    load_megadepth1500,
+    load_pairs_txt,
+    load_scannet1500,
+)
+from cvlearned.synthetic import make_homography_pairs, make_scene_pairs, photo_source
+
+SYNTHETIC = ("synthetic-homography", "synthetic-scenes")
+REAL = ("hpatches", "kitti", "pairs", "scannet1500", "megadepth1500")
+
+
+def load_dataset(spec: str, *, max_pairs: int | None, seed: int, size: tuple[int, int] = (640, 480)) -> Sequence[Any]:
+    """Pairs (HomographyPair or PosePair) of a dataset spec; synthetic default: 12 pairs."""
+    kind, _, arg = spec.partition(":")
+    if kind in SYNTHETIC:
+        options = _options(arg)
+        n_pairs = max_pairs or 12
+        photos = photo_source(options.get("photos"), max_side=1024) if "photos" in options else None
+        if kind == "synthetic-homography":
+            return make_homography_pairs(photos, n_pairs=n_pairs, split=options.get("split", "viewpoint"),
+                                         size=size, seed=seed)
+        return make_scene_pairs(n_pairs=n_pairs, layout=options.get("layout", "mixed"), size=size, seed=seed,
+                                photos=photos)
+    if kind not in REAL:
+        raise ValueError(f"unknown dataset {spec!r}; use one of {list(SYNTHETIC)} or {[k + ':PATH' for k in REAL]}")
+    if not arg:
+        raise ValueError(f"dataset {kind!r} needs a path: {kind}:PATH")
+    loaders = {
+        "hpatches": lambda: load_hpatches(arg, max_pairs=max_pairs, max_side=1024),
+        "kitti": lambda: load_kitti_pairs(arg, max_pairs=max_pairs),
+        "pairs": lambda: load_pairs_txt(arg, max_pairs=max_pairs),
+        "scannet1500": lambda: load_scannet1500(arg, max_pairs=max_pairs),
+        "megadepth1500": lambda: load_megadepth1500(arg, max_pairs=max_pairs, max_side=1024),
+    }
+    return loaders[kind]()
+
+
+def _options(text: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"synthetic dataset options are key=value, got {item!r}")
+        options[key.strip()] = value.strip()
+    return options

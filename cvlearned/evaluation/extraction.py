@@ -1,0 +1,43 @@
+"""Run a feature on one image and keep what the metrics need, with timing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from cvlearned.feature2d import Feature2D
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Keypoints and descriptors of one image.
+
+    Attributes:
+        keypoints: the ``cv2.KeyPoint`` tuple (for drawing).
+        points: (N, 2) float64 keypoint positions.
+        descriptors: (N, D) descriptors or None when N == 0.
+        norm: the feature's ``defaultNorm()``.
+        ms: wall time of ``detectAndCompute`` in milliseconds.
+    """
+
+    keypoints: tuple[cv2.KeyPoint, ...]
+    points: np.ndarray
+    descriptors: np.ndarray | None
+    norm: int
+    ms: float
+
+
+def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = None) -> Extraction:
+    """``detectAndCompute`` on ``image``, keeping the ``max_keypoints`` strongest if set."""
+    start = time.perf_counter()
+    keypoints, descriptors = feature.detectAndCompute(image, None)
+    ms = (time.perf_counter() - start) * 1000.0
+    if max_keypoints is not None and len(keypoints) > max_keypoints:
+        order = np.argsort([-kp.response for kp in keypoints], kind="stable")[:max_keypoints]
+        keypoints = tuple(keypoints[i] for i in order)
+        descriptors = descriptors[order]
+    points = np.array([kp.pt for kp in keypoints], np.float64).reshape(-1, 2)
+    return Extraction(tuple(keypoints), points, descriptors, feature.defaultNorm(), ms)

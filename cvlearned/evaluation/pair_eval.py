@@ -1,0 +1,123 @@
+"""Per-pair evaluation: one feature's extractions of a ground-truth pair → metric values.
+
+Pose pairs (calibrated, ``X1 = R X0 + t``): NN matching → RANSAC essential matrix →
+``recoverPose`` → rotation / translation-direction errors (UCN Table 6 protocol). When the
+pair has depth (rendered scenes) the same correspondence metrics as homography pairs are
+added: MMA@1..10, sparse PCK@1..20, repeatability and matching score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cvlearned.datasets.types import HomographyPair, PosePair
+from cvlearned.evaluation.extraction import Extraction
+from cvlearned.evaluation.matching import MatchingOptions
+from cvlearned.evaluation.metrics import (
+    estimate_homography,
+    estimate_relative_pose,
+    homography_corner_error,
+    matching_score,
+    mean_matching_accuracy,
+    repeatability,
+    rotation_error_deg,
+    sparse_nn_pck,
+    translation_error_deg,
+)
+from cvlearned.evaluation.warps import DepthWarp, HomographyWarp, Warp
+
+MMA_THRESHOLDS = tuple(range(1, 11))
+PCK_THRESHOLDS = tuple(range(1, 21))
+
+
+@dataclass(frozen=True)
+class PoseEstimation:
+    """Essential-matrix settings: ``method`` "ransac" | "magsac", threshold in pixels."""
+
+    method: str = "ransac"
+    threshold_px: float = 1.0
+    confidence: float = 0.99999
+
+
+def match(ex0: Extraction, ex1: Extraction, options: MatchingOptions) -> np.ndarray:
+    """(M, 2) index pairs of matched keypoints."""
+    matches, _ = options.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    return matches
+
+
+def evaluate_pose_pair(
+    pair: PosePair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, estimation: PoseEstimation
+) -> dict[str, Any]:
+    """Metrics of one calibrated pair; pose errors are ``inf`` when estimation fails."""
+    matches = match(ex0, ex1, options)
+    pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
+    result: dict[str, Any] = _counts(ex0, ex1, matches)
+    pose = estimate_relative_pose(
+        pts0, pts1, pair.K0, pair.K1, method=estimation.method, threshold_px=estimation.threshold_px,
+        confidence=estimation.confidence, D0=pair.D0, D1=pair.D1,
+    )
+    if pose is None:
+        result.update(rot_err_deg=float("inf"), trans_err_deg=float("inf"), inliers=0)
+    else:
+        has_translation = np.linalg.norm(pair.t) > 1e-9
+        result.update(
+            rot_err_deg=rotation_error_deg(pose.R, pair.R),
+            trans_err_deg=translation_error_deg(pose.t, pair.t) if has_translation else float("nan"),
+            inliers=int(pose.num_inliers),
+        )
+    if pair.depth0 is not None and pair.depth1 is not None:
+        result.update(_correspondence_metrics(DepthWarp.from_pair(pair), ex0, ex1, matches))
+    return result
+
+
+def evaluate_homography_pair(
+    pair: HomographyPair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, threshold_px: float = 3.0
+) -> dict[str, Any]:
+    """Metrics of one homography pair: MMA, PCK, repeatability, matching score, corner error."""
+    matches = match(ex0, ex1, options)
+    pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
+    result: dict[str, Any] = _counts(ex0, ex1, matches)
+    H_est = estimate_homography(pts0, pts1, threshold_px=threshold_px) if len(matches) >= 4 else None
+    h, w = pair.image0.shape[:2]
+    result["corner_err_px"] = homography_corner_error(H_est, pair.H_0to1, (w, h))
+    result.update(_correspondence_metrics(HomographyWarp.from_pair(pair), ex0, ex1, matches))
+    return result
+
+
+def _euclidean(ex: Extraction) -> np.ndarray:
+    """Descriptors whose L2 nearest neighbour is the feature's own (binary → bits)."""
+    if ex.norm in (cv2.NORM_HAMMING, cv2.NORM_HAMMING2):
+        return np.unpackbits(ex.descriptors, axis=1).astype(np.float32)
+    return ex.descriptors
+
+
+def _counts(ex0: Extraction, ex1: Extraction, matches: np.ndarray) -> dict[str, Any]:
+    return {
+        "keypoints0": len(ex0.points),
+        "keypoints1": len(ex1.points),
+        "matches": int(len(matches)),
+        "ms0": ex0.ms,
+        "ms1": ex1.ms,
+    }
+
+
+def _correspondence_metrics(warp: Warp, ex0: Extraction, ex1: Extraction, matches: np.ndarray) -> dict[str, Any]:
+    pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
+    mma = mean_matching_accuracy(pts0, pts1, warp, MMA_THRESHOLDS) if len(matches) else np.zeros(len(MMA_THRESHOLDS))
+    gt1, valid = warp.forward(ex0.points)
+    gt1 = np.where(valid[:, None], gt1, np.nan)
+    if valid.any() and ex0.descriptors is not None and ex1.descriptors is not None:
+        desc0, desc1 = _euclidean(ex0), _euclidean(ex1)
+        pck = sparse_nn_pck(desc0, ex0.points, desc1, ex1.points, gt1, PCK_THRESHOLDS)
+    else:
+        pck = np.zeros(len(PCK_THRESHOLDS))
+    return {
+        "mma": [float(v) for v in mma],
+        "pck": [float(v) for v in pck],
+        "repeatability": float(repeatability(ex0.points, ex1.points, warp, eps=3.0)),
+        "matching_score": float(matching_score(ex0.points, ex1.points, matches, warp, threshold=3.0)),
+    }
