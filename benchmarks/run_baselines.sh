@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The classical-baseline benchmark runs quoted in README.md ("Benchmarks").
+# Usage: benchmarks/run_baselines.sh [SHARED_DATA_DIR]   (default: ../shared/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA="${1:-../shared/data}"
+FEATURES=sift,daisy,kaze,akaze,orb
+cvlearned bench --features $FEATURES --dataset synthetic-scenes --max-pairs 30 --max-keypoints 2048 --no-progress \
+    --out benchmarks/results/synthetic-scenes
+cvlearned bench --features $FEATURES --dataset synthetic-homography --max-pairs 30 --max-keypoints 2048 --no-progress \
+    --out benchmarks/results/synthetic-homography
+cvlearned bench --features $FEATURES --dataset "synthetic-homography:photos=$DATA/photos" --max-pairs 30 \
+    --max-keypoints 2048 --no-progress --out benchmarks/results/photos-homography
+cvlearned bench --features $FEATURES --dataset "pairs:$DATA/pose_pairs/tum_fr2_desk" --max-keypoints 2048 \
+    --no-progress --out benchmarks/results/tum_fr2_desk
