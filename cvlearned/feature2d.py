@@ -67,11 +67,15 @@ class Feature2D:
         return self._compute(gray, keypoints)
 
     # ------------------------------------------------------------ public API
-    def detect(self, image: Any, mask: Any = None) -> Keypoints | list[Keypoints]:
+    def detect(self, image: Any, mask: Any = None, *, masks: Any = None) -> Keypoints | list[Keypoints]:
         """Detect keypoints: image (H, W[, C]) → tuple of ``cv2.KeyPoint``.
 
-        A list of images (with an optional list of masks) gives a list of tuples.
+        A list of images (with an optional list of ``masks``) gives a list of tuples.
         """
+        if masks is not None:
+            if mask is not None:
+                raise TypeError("pass mask or masks, not both")
+            mask = masks
         if isinstance(image, (list, tuple)):
             masks = _per_image(mask, len(image), "masks")
             return [self.detect(im, m) for im, m in zip(image, masks)]

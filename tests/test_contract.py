@@ -93,6 +93,10 @@ def test_uint16_and_float_follow_the_documented_rule(feature, photo_gray):
 def test_list_variants(feature, photo_bgr, photo_gray):
     detected = feature.detect([photo_bgr, photo_gray])
     assert isinstance(detected, list) and len(detected) == 2
+    half = np.zeros(photo_gray.shape, np.uint8)
+    half[:, :160] = 255
+    masked = feature.detect([photo_bgr, photo_gray], masks=[half, None])
+    assert len(masked[0]) < len(detected[0]) and len(masked[1]) == len(detected[1])
     assert all(isinstance(k, tuple) for k in detected)
     keypoints, descriptors = feature.compute([photo_bgr, photo_gray], detected)
     assert len(keypoints) == len(descriptors) == 2
