@@ -1,0 +1,10 @@
+"""Learned features of cvlearned.
+
+- :mod:`cvlearned.models.hardnet`: the L2-Net/HardNet patch descriptor (presets
+  ``hardnet`` and ``hardnet-lite``) described on SIFT keypoints, wrapped as a
+  ``cv2.Feature2D``-like :class:`~cvlearned.models.hardnet.HardNet`.
+- :mod:`cvlearned.models.register`: registers the learned models that have shipped,
+  verified weights in ``cvlearned.create``.
+
+Importing this package does not import torch; the model modules do so lazily.
+"""

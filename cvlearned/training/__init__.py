@@ -1,0 +1,9 @@
+"""Training code for the learned models (not imported by ``import cvlearned``).
+
+- :mod:`cvlearned.training.patch_pairs`: matching patch pairs mined from photos warped by
+  random homographies (ground-truth correspondences, cached to ``.npz``).
+- :mod:`cvlearned.training.losses`: HardNet's hardest-in-batch triplet margin loss and
+  SOSNet's second-order similarity regulariser.
+- :mod:`cvlearned.training.train_hardnet`: the seeded, resumable training script
+  (``python -m cvlearned.training.train_hardnet --config ... --images ... --out ...``).
+"""
