@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import cv2
+import numpy as np
 
 OPENCV_MAJOR: int = int(cv2.__version__.split(".")[0])
 
@@ -41,3 +42,23 @@ def cv2_attr(name: str) -> Any:
 def has_cv2_attr(name: str) -> bool:
     """True when :func:`cv2_attr` would find ``name``."""
     return any(hasattr(space, name) for space in _namespaces())
+
+
+def normalized_image_points(points: np.ndarray, K: np.ndarray, D: np.ndarray | None) -> np.ndarray:
+    """(N, 2) pixels → (N, 2) undistorted normalised camera coordinates.
+
+    Iterative undistortion to 1e-12 (OpenCV 5's ``undistortPoints(..., criteria=)`` is
+    ``undistortPointsIter`` in 4.x); ``K^-1`` only when ``D`` is None or all zeros.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    K = np.asarray(K, np.float64)
+    if D is None or not np.any(np.asarray(D) != 0):
+        return (points - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
+    D = np.asarray(D, np.float64)
+    crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
+    src = points.reshape(-1, 1, 2)
+    if hasattr(cv2, "undistortPointsIter"):
+        out = cv2.undistortPointsIter(src, K, D, None, None, crit)
+    else:
+        out = cv2.undistortPoints(src, K, D, criteria=crit)
+    return out.reshape(-1, 2)

@@ -21,7 +21,8 @@ from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
 from cvlearned.keypoints import scale_keypoints
 
 Keypoints = tuple[cv2.KeyPoint, ...]
-_NONE_MARKER = "__none__"  # how a ``None`` parameter is stored in cv2.FileStorage
+_NONE_MARKER = "__none__"
+_UNIT = (1.0, 1.0)  # how a ``None`` parameter is stored in cv2.FileStorage
 
 
 class Feature2D:
@@ -35,6 +36,8 @@ class Feature2D:
 
     config_class: ClassVar[type[FeatureConfig]] = FeatureConfig
     algorithm_name: ClassVar[str] = "Feature2D"
+    #: drop keypoints whose centre lies outside the image before ``_compute``
+    drop_outside_keypoints: ClassVar[bool] = True
 
     def __init__(self, config: FeatureConfig | None = None, **params: Any) -> None:
         if config is not None and params:
@@ -67,10 +70,11 @@ class Feature2D:
         return self._compute(gray, keypoints)
 
     # ------------------------------------------------------------ public API
-    def detect(self, image: Any, mask: Any = None, *, masks: Any = None) -> Keypoints | list[Keypoints]:
+    def detect(self, image: Any, mask: Any = None, *, masks: Any = None) -> Keypoints | tuple[Keypoints, ...]:
         """Detect keypoints: image (H, W[, C]) → tuple of ``cv2.KeyPoint``.
 
-        A list of images (with an optional list of ``masks``) gives a list of tuples.
+        A list of images (with an optional list of ``masks``) gives a tuple of tuples, as
+        OpenCV's binding does.
         """
         if masks is not None:
             if mask is not None:
@@ -78,7 +82,7 @@ class Feature2D:
             mask = masks
         if isinstance(image, (list, tuple)):
             masks = _per_image(mask, len(image), "masks")
-            return [self.detect(im, m) for im, m in zip(image, masks)]
+            return tuple(self.detect(im, m) for im, m in zip(image, masks))
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         keypoints = self._detect(gray, mask_arr)
@@ -86,22 +90,24 @@ class Feature2D:
 
     def compute(
         self, image: Any, keypoints: Any, descriptors: Any = None
-    ) -> tuple[Keypoints, np.ndarray | None] | tuple[list[Keypoints], list[np.ndarray | None]]:
+    ) -> tuple[Keypoints, np.ndarray | None] | tuple[tuple[Keypoints, ...], tuple[np.ndarray | None, ...]]:
         """Describe given keypoints: → (kept keypoints, (N, D) descriptors or None).
 
-        Keypoints that cannot be described are dropped, as in OpenCV; this always
-        includes those whose centre lies outside [0, W-1] x [0, H-1].
+        Keypoints that cannot be described are dropped, as in OpenCV (learned features
+        and DAISY drop those whose centre lies outside [0, W-1] x [0, H-1]).
         """
         if isinstance(image, (list, tuple)):
             if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
                 raise ValueError("compute on a list of images needs a list of keypoint sequences of the same length")
             results = [self.compute(im, kps) for im, kps in zip(image, keypoints)]
-            return [r[0] for r in results], [r[1] for r in results]
+            return tuple(r[0] for r in results), tuple(r[1] for r in results)
         keypoints = as_keypoint_tuple(keypoints)
         gray, scale = self._prepare(image)
         if not keypoints:
             return (), None
-        inside = _inside(_scale_down(keypoints, scale), gray.shape)
+        inside = _scale_down(keypoints, scale)
+        if self.drop_outside_keypoints:
+            inside = _inside(inside, gray.shape)
         if not inside:
             return (), None
         kept, desc = self._compute(gray, inside)
@@ -191,20 +197,24 @@ class Feature2D:
         return f"{type(self).__name__}({params})"
 
     # -------------------------------------------------------------- internals
-    def _prepare(self, image: Any) -> tuple[np.ndarray, float]:
+    def _prepare(self, image: Any) -> tuple[np.ndarray, tuple[float, float]]:
+        """Gray uint8 image, downscaled to ``max_side``; returns it and its (sx, sy) scale."""
         gray = as_gray_uint8(image)
         max_side = self.config.max_side
         longest = max(gray.shape)
         if max_side is None or longest <= max_side:
-            return gray, 1.0
+            return gray, _UNIT
         scale = max_side / longest
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), size[0] / gray.shape[1]
+        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        return small, (size[0] / gray.shape[1], size[1] / gray.shape[0])
 
-    def _prepare_mask(self, mask: Any, image: Any, gray: np.ndarray, scale: float) -> np.ndarray | None:
+    def _prepare_mask(
+        self, mask: Any, image: Any, gray: np.ndarray, scale: tuple[float, float]
+    ) -> np.ndarray | None:
         full_shape = np.shape(image.get() if isinstance(image, cv2.UMat) else image)[:2]
         mask_arr = as_mask(mask, full_shape)
-        if mask_arr is None or scale == 1.0:
+        if mask_arr is None or scale == _UNIT:
             return mask_arr
         return cv2.resize(mask_arr, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
@@ -231,6 +241,11 @@ class Feature2D:
             if item.empty():
                 continue
             params[key] = _decode_value(item, old, self.config_class, key)
+        if not params:
+            raise ValueError(
+                f"no {self.getDefaultName()} parameters found (expected keys {list(current)}); "
+                "pass the FileNode of the struct written by write(fs, name)"
+            )
         self.config = build_config(self.config_class, {**current, **params})
         self._configure()
 
@@ -261,12 +276,12 @@ def _per_image(value: Any, count: int, argname: str) -> Sequence[Any]:
     return value
 
 
-def _scale_down(keypoints: Keypoints, scale: float) -> Keypoints:
-    return keypoints if scale == 1.0 else scale_keypoints(keypoints, scale)
+def _scale_down(keypoints: Keypoints, scale: tuple[float, float]) -> Keypoints:
+    return keypoints if scale == _UNIT else scale_keypoints(keypoints, *scale)
 
 
-def _unscale(keypoints: Sequence[cv2.KeyPoint], scale: float) -> Keypoints:
-    return tuple(keypoints) if scale == 1.0 else scale_keypoints(keypoints, 1.0 / scale)
+def _unscale(keypoints: Sequence[cv2.KeyPoint], scale: tuple[float, float]) -> Keypoints:
+    return tuple(keypoints) if scale == _UNIT else scale_keypoints(keypoints, 1.0 / scale[0], 1.0 / scale[1])
 
 
 def _finish_descriptors(keypoints: Sequence[cv2.KeyPoint], desc: np.ndarray | None) -> np.ndarray | None:

@@ -24,13 +24,18 @@ def scale_points(points: np.ndarray, scale: float) -> np.ndarray:
     return scale * (points + 0.5) - 0.5
 
 
-def scale_keypoints(keypoints: Sequence[cv2.KeyPoint], scale: float) -> tuple[cv2.KeyPoint, ...]:
-    """Copies of ``keypoints`` mapped to an image resized by ``scale`` (pt and size)."""
+def scale_keypoints(
+    keypoints: Sequence[cv2.KeyPoint], scale: float, scale_y: float | None = None
+) -> tuple[cv2.KeyPoint, ...]:
+    """Copies of ``keypoints`` mapped to an image resized by ``scale`` (x) and ``scale_y``
+    (y, default ``scale``); ``size`` is scaled by the geometric mean of the two."""
+    sy = scale if scale_y is None else scale_y
+    size_scale = float(np.sqrt(scale * sy))
     return tuple(
         cv2.KeyPoint(
             x=float(scale * (kp.pt[0] + 0.5) - 0.5),
-            y=float(scale * (kp.pt[1] + 0.5) - 0.5),
-            size=float(kp.size * scale),
+            y=float(sy * (kp.pt[1] + 0.5) - 0.5),
+            size=float(kp.size * size_scale),
             angle=float(kp.angle),
             response=float(kp.response),
             octave=int(kp.octave),

@@ -92,7 +92,7 @@ def test_uint16_and_float_follow_the_documented_rule(feature, photo_gray):
 
 def test_list_variants(feature, photo_bgr, photo_gray):
     detected = feature.detect([photo_bgr, photo_gray])
-    assert isinstance(detected, list) and len(detected) == 2
+    assert isinstance(detected, tuple) and len(detected) == 2
     half = np.zeros(photo_gray.shape, np.uint8)
     half[:, :160] = 255
     masked = feature.detect([photo_bgr, photo_gray], masks=[half, None])

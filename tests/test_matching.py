@@ -81,17 +81,14 @@ def test_dimension_mismatch():
 
 def test_matching_options():
     opts = MatchingOptions()
-    assert opts.mutual and opts.ratio == 0.8 and opts.max_keypoints is None
+    assert opts.mutual and opts.ratio == 0.8
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.ratio = 0.5  # type: ignore[misc]
     for bad in (0.0, 1.5, -1.0):
         with pytest.raises(ValueError):
             MatchingOptions(ratio=bad)
-    with pytest.raises(ValueError):
-        MatchingOptions(max_keypoints=0)
     with pytest.raises(TypeError):
-        MatchingOptions(max_keypoints=2.5)  # type: ignore[arg-type]
-    assert MatchingOptions(ratio=None, max_keypoints=100).max_keypoints == 100
+        MatchingOptions(ratio="0.8")  # type: ignore[arg-type]
     d0 = np.array([[0.0, 0.0]], np.float32)
     d1 = np.array([[1.0, 0.0], [1.1, 0.0]], np.float32)
     assert len(MatchingOptions(ratio=0.8).match(d0, d1)[0]) == 0

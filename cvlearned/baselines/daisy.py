@@ -2,6 +2,8 @@
 
 OpenCV's DAISY is not scale-adaptive: it samples a fixed ``radius`` around each keypoint
 and ignores the keypoint size; with ``use_orientation`` it is rotated by the SIFT angle.
+Without orientation, SIFT's copies of one location (one per dominant orientation) would
+get identical descriptors that defeat the ratio test, so only the strongest is kept.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cvlearned.baselines.opencv_feature import OpenCVFeature
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import check_choice, check_range
 from cvlearned.cv_compat import cv2_attr
+from cvlearned.feature2d import Keypoints
 
 _NORMS = ("none", "partial", "full", "sift")
 
@@ -49,6 +54,7 @@ class DAISY(OpenCVFeature):
     config_class = DAISYConfig
     algorithm_name = "DAISY"
     native_max_keypoints = True
+    drop_outside_keypoints = True  # OpenCV's DAISY asserts on them
 
     def _build(self) -> tuple[Any, Any]:
         c = self.config
@@ -58,3 +64,17 @@ class DAISY(OpenCVFeature):
             bool(c.use_orientation),
         )
         return build_sift(c), daisy
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        keypoints = super()._detect(gray, mask)
+        return keypoints if self.config.use_orientation else unique_locations(keypoints)
+
+
+def unique_locations(keypoints: Keypoints) -> Keypoints:
+    """Keep the strongest keypoint per (x, y, size), in the original order."""
+    best: dict[tuple[float, float, float], int] = {}
+    for i, kp in enumerate(keypoints):
+        key = (kp.pt[0], kp.pt[1], kp.size)
+        if key not in best or kp.response > keypoints[best[key]].response:
+            best[key] = i
+    return tuple(keypoints[i] for i in sorted(best.values()))

@@ -24,6 +24,7 @@ class OpenCVFeature(Feature2D):
     """
 
     native_max_keypoints: ClassVar[bool] = False
+    drop_outside_keypoints: ClassVar[bool] = False  # OpenCV decides what it can describe
     #: OpenCV raises (or worse) on images with a side below this; they have no keypoints.
     min_image_side: ClassVar[int] = 1
 
@@ -35,12 +36,19 @@ class OpenCVFeature(Feature2D):
         # OpenCV's Feature2D objects are not documented as thread-safe; serialise calls.
         self._lock = threading.Lock()
 
-    def _retain_best(self, keypoints: Keypoints) -> Keypoints:
-        limit = getattr(self.config, "max_keypoints", None)
-        if self.native_max_keypoints or limit is None or len(keypoints) <= limit:
-            return tuple(keypoints)
+    def _limit(self) -> int | None:
+        return None if self.native_max_keypoints else getattr(self.config, "max_keypoints", None)
+
+    def _retain_best(
+        self, keypoints: Keypoints, descriptors: np.ndarray | None = None
+    ) -> tuple[Keypoints, np.ndarray | None]:
+        """The ``max_keypoints`` strongest by response (stable among ties)."""
+        limit = self._limit()
+        if limit is None or len(keypoints) <= limit:
+            return tuple(keypoints), descriptors
         order = np.argsort([-kp.response for kp in keypoints], kind="stable")[:limit]
-        return tuple(keypoints[i] for i in order)
+        kept = tuple(keypoints[i] for i in order)
+        return kept, None if descriptors is None else descriptors[order]
 
     def _too_small(self, gray: np.ndarray) -> bool:
         return min(gray.shape) < self.min_image_side
@@ -49,7 +57,8 @@ class OpenCVFeature(Feature2D):
         if self._too_small(gray):
             return ()
         with self._lock:
-            return self._retain_best(self._detector.detect(gray, mask))
+            keypoints = self._detector.detect(gray, mask)
+        return self._retain_best(keypoints)[0]
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
         if self._too_small(gray):
@@ -61,12 +70,11 @@ class OpenCVFeature(Feature2D):
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
         if self._too_small(gray):
             return (), None
-        joint = self._detector is self._extractor
-        if joint and (self.native_max_keypoints or getattr(self.config, "max_keypoints", None) is None):
-            with self._lock:
-                kept, desc = self._detector.detectAndCompute(gray, mask)
-            return tuple(kept), desc
-        return super()._detect_and_compute(gray, mask)
+        if self._detector is not self._extractor:
+            return super()._detect_and_compute(gray, mask)
+        with self._lock:  # one scale space for both (cheaper than detect + compute)
+            keypoints, descriptors = self._detector.detectAndCompute(gray, mask)
+        return self._retain_best(keypoints, descriptors)
 
     def descriptorSize(self) -> int:  # noqa: N802
         return int(self._extractor.descriptorSize())

@@ -8,7 +8,10 @@ from typing import Any
 import cv2
 
 from cvlearned.baselines.opencv_feature import OpenCVFeature
-from cvlearned.config import FeatureConfig, check_range
+from cvlearned.config import FeatureConfig, check_optional_positive_int, check_range
+
+
+UNLIMITED = 1_000_000  # OpenCV ORB has no "no limit" value; 2**30 fails to allocate
 
 
 @dataclass(frozen=True)
@@ -16,11 +19,12 @@ class ORBConfig(FeatureConfig):
     """OpenCV ORB parameters (defaults are OpenCV's).
 
     Attributes:
-        max_keypoints: at most N keypoints (OpenCV ``nfeatures``; ORB needs a limit).
+        max_keypoints: at most N keypoints (OpenCV ``nfeatures``); None = no limit
+            (passed to OpenCV as :data:`UNLIMITED`, which pre-allocates for it).
         detection_threshold: FAST threshold (OpenCV ``fastThreshold``).
     """
 
-    max_keypoints: int = 500
+    max_keypoints: int | None = 500
     scale_factor: float = 1.2
     n_levels: int = 8
     edge_threshold: int = 31
@@ -28,7 +32,7 @@ class ORBConfig(FeatureConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_range(self, "max_keypoints", 1)
+        check_optional_positive_int(self, "max_keypoints")
         check_range(self, "scale_factor", 1.0001, 4.0)
         check_range(self, "n_levels", 1, 32)
         check_range(self, "edge_threshold", 1)
@@ -46,7 +50,7 @@ class ORB(OpenCVFeature):
     def _build(self) -> tuple[Any, Any]:
         c = self.config
         orb = cv2.ORB_create(
-            int(c.max_keypoints), float(c.scale_factor), int(c.n_levels), int(c.edge_threshold),
+            c.max_keypoints or UNLIMITED, float(c.scale_factor), int(c.n_levels), int(c.edge_threshold),
             0, 2, cv2.ORB_HARRIS_SCORE, 31, int(c.detection_threshold),
         )
         return orb, orb

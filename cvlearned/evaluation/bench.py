@@ -47,15 +47,14 @@ def make_feature(name: str, max_keypoints: int | None) -> Any:
 
 
 def evaluate_feature(
+    feature: Any,
     name: str,
     pairs: Sequence[HomographyPair | PosePair],
     settings: BenchSettings,
     progress: bool = True,
     on_extractions: Callable[[int, Any, Any], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-pair metric dicts of feature ``name`` on ``pairs``."""
-    feature_spec(name)  # unknown names fail before any work
-    feature = make_feature(name, settings.max_keypoints)
+    """Per-pair metric dicts of ``feature`` (shown as ``name``) on ``pairs``."""
     if len(pairs):
         extract(feature, pairs[0].image0)  # warm-up (lazy initialisation, caches)
     results = []
@@ -107,10 +106,13 @@ def run_bench(
     progress: bool = True,
     on_extractions: Callable[[str, int, Any, Any], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``{feature: {"summary": {...}, "pairs": [...]}}`` for every feature, same pairs."""
+    """``{feature: {"params", "summary", "pairs"}}`` for every feature, same pairs."""
+    for name in features:
+        feature_spec(name)  # unknown names fail before any work
     results = {}
     for name in features:
+        feature = make_feature(name, settings.max_keypoints)
         callback = (lambda i, a, b, n=name: on_extractions(n, i, a, b)) if on_extractions else None
-        per_pair = evaluate_feature(name, pairs, settings, progress, callback)
-        results[name] = {"summary": summarize(per_pair), "pairs": per_pair}
+        per_pair = evaluate_feature(feature, name, pairs, settings, progress, callback)
+        results[name] = {"params": feature.getParams(), "summary": summarize(per_pair), "pairs": per_pair}
     return results

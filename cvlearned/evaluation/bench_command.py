@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     features = args.features.split(",") if args.features else list_features()
     width, height = (int(v) for v in args.size.lower().split("x"))
     settings = BenchSettings(
-        matching=MatchingOptions(mutual=not args.no_mutual, ratio=args.ratio or None, max_keypoints=args.max_keypoints),
+        matching=MatchingOptions(mutual=not args.no_mutual, ratio=args.ratio or None),
         estimation=PoseEstimation(method=args.estimator, threshold_px=args.threshold),
         max_keypoints=args.max_keypoints,
     )

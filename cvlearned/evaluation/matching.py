@@ -112,13 +112,10 @@ class MatchingOptions:
     Attributes:
         mutual: mutual nearest-neighbour check.
         ratio: Lowe ratio threshold in (0, 1], or None to disable.
-        max_keypoints: cap on keypoints per image before matching (None = no cap);
-            applied by the caller when detecting.
     """
 
     mutual: bool = True
     ratio: float | None = 0.8
-    max_keypoints: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.mutual, (bool, np.bool_)):
@@ -128,11 +125,6 @@ class MatchingOptions:
                 raise TypeError(f"ratio must be a float or None, got {type(self.ratio).__name__}")
             if not 0.0 < float(self.ratio) <= 1.0:
                 raise ValueError(f"ratio must be in (0, 1], got {self.ratio}")
-        if self.max_keypoints is not None:
-            if isinstance(self.max_keypoints, bool) or not isinstance(self.max_keypoints, (int, np.integer)):
-                raise TypeError("max_keypoints must be an int or None")
-            if self.max_keypoints <= 0:
-                raise ValueError(f"max_keypoints must be positive, got {self.max_keypoints}")
 
     def match(
         self, desc0: np.ndarray | None, desc1: np.ndarray | None, *, norm: int = cv2.NORM_L2

@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from cvlearned.cv_compat import normalized_image_points
+
 __all__ = ["Warp", "HomographyWarp", "DepthWarp", "as_points", "inside_image"]
 
 
@@ -232,11 +234,7 @@ class DepthWarp:
     @staticmethod
     def _normalise(p: np.ndarray, K: np.ndarray, D: np.ndarray | None) -> np.ndarray:
         """(N, 2) pixels -> (N, 3) rays (x, y, 1) in camera coordinates."""
-        if D is None:
-            xy = (p - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
-        else:
-            crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
-            xy = cv2.undistortPoints(p.reshape(-1, 1, 2), K, D, criteria=crit).reshape(-1, 2)
+        xy = normalized_image_points(p, K, D)
         return np.concatenate([xy, np.ones((len(p), 1))], axis=1)
 
     @staticmethod

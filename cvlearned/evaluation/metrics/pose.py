@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from cvlearned.cv_compat import normalized_image_points
+
 __all__ = [
     "RelativePose",
     "PoseErrors",
@@ -61,11 +63,7 @@ _METHODS = {"ransac": cv2.RANSAC, "magsac": cv2.USAC_MAGSAC}
 
 def _normalise(pts: np.ndarray, K: np.ndarray, D: np.ndarray | None) -> np.ndarray:
     """(N, 2) pixels -> (N, 2) normalised camera coordinates (undistorted when D is given)."""
-    if D is not None and np.any(np.asarray(D) != 0):
-        crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
-        D = np.asarray(D, np.float64)
-        return cv2.undistortPoints(pts.reshape(-1, 1, 2), K, D, criteria=crit).reshape(-1, 2)
-    return (pts - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
+    return normalized_image_points(pts, K, D)
 
 
 def estimate_relative_pose(
@@ -120,7 +118,11 @@ def estimate_relative_pose(
     for k in range(E.shape[0] // 3):
         Ek = np.ascontiguousarray(E[3 * k:3 * k + 3])
         try:
-            n_good, R, t, _ = cv2.recoverPose(Ek, n0, n1, focal=1.0, pp=(0.0, 0.0), mask=mask.copy())
+            # distanceThresh: OpenCV's short overload drops points beyond 50 baselines from
+            # the cheirality vote, which makes the choice arbitrary on deep scenes.
+            n_good, R, t, _, _ = cv2.recoverPose(
+                E=Ek, points1=n0, points2=n1, cameraMatrix=np.eye(3), distanceThresh=1e9, mask=mask.copy()
+            )
         except cv2.error:
             continue
         if best is None or n_good > best[0]:
