@@ -1,9 +1,13 @@
-"""Command line: ``cvlearned {demo,bench,features,data}``."""
+"""Command line: ``cvlearned {demo,bench,features,data,train}``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+
+#: model name -> module whose ``main(argv)`` trains it
+TRAINERS = {"hardnet": "cvlearned.training.train_hardnet"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_arguments(commands.add_parser("demo", help="two-view pose demo on a rendered pair or your images"))
     bench_arguments(commands.add_parser("bench", help="benchmark features on ground-truth pairs"))
     commands.add_parser("features", help="list registered features")
+    train = commands.add_parser("train", help="train a model (options: cvlearned train MODEL --help)")
+    train.add_argument("model", choices=sorted(TRAINERS))
+    train.add_argument("options", nargs=argparse.REMAINDER, help="options of the model's trainer")
     data = commands.add_parser("data", help="download benchmark datasets (needs internet)")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     data_commands.add_parser("list", help="known datasets")
@@ -37,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from cvlearned.evaluation.bench_command import run
 
         return run(args)
+    if args.command == "train":
+        import importlib
+
+        return importlib.import_module(TRAINERS[args.model]).main(args.options)
     if args.command == "features":
         from cvlearned.registry import feature_spec, list_features
 

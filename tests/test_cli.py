@@ -75,3 +75,10 @@ def test_features_command_lists_baselines(capsys):
     text = capsys.readouterr().out
     for name in ["sift", "daisy", "kaze", "akaze", "orb", "brisk"]:
         assert name in text
+
+
+def test_train_command_dispatches_to_the_trainer(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "hardnet", "--help"])
+    assert exit_info.value.code == 0
+    assert "--images" in capsys.readouterr().out

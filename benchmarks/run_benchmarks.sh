@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The classical-baseline benchmark runs quoted in README.md ("Benchmarks").
-# Usage: benchmarks/run_baselines.sh [SHARED_DATA_DIR]   (default: ../shared/data)
+# The benchmark runs quoted in README.md ("Benchmarks"): baselines and shipped learned features.
+# Usage: benchmarks/run_benchmarks.sh [SHARED_DATA_DIR]   (default: ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/data}"
-FEATURES=sift,daisy,kaze,akaze,orb
+FEATURES=sift,daisy,kaze,akaze,orb,hardnet-lite
 cvlearned bench --features $FEATURES --dataset synthetic-scenes --max-pairs 30 --max-keypoints 2048 --no-progress \
     --out benchmarks/results/synthetic-scenes
 cvlearned bench --features $FEATURES --dataset synthetic-homography --max-pairs 30 --max-keypoints 2048 --no-progress \

@@ -1,0 +1,246 @@
+"""Mine matching patch pairs from photos warped by random homographies.
+
+For every photo (resized so its longest side is ``image_side``) and each of
+``pairs_per_photo`` random homographies ``H`` (:func:`cvlearned.synthetic.homography.sample_homography`):
+
+1. view A = photo with mild photometric noise, view B = ``warp_image(photo, H)`` with mild or
+   (with probability ``strong_photometric_prob``) strong photometric changes;
+2. SIFT keypoints of view A are mapped into view B: position through ``H``; size and angle
+   through the local affine approximation of ``H`` (its Jacobian ``J`` at the keypoint):
+   ``size_B = size_A * sqrt(|det J|)``, the direction ``(cos a, sin a)`` (OpenCV angles are
+   measured in image coordinates, y down) is mapped by ``J``
+   to give ``angle_B``. A small random jitter (position, log-scale, angle) imitates the
+   noise of a detector that finds the point again in view B;
+3. keypoints whose patch footprint leaves view A, view B or the part of view B that has
+   content (pre-image inside view A) are dropped, as are duplicates (one per 2-px cell);
+4. 32x32 patches are sampled with :func:`cvlearned.patches.extract_patches` (similarity
+   frames, so B patches keep the residual affine/perspective distortion a real detector
+   would leave) and stored as uint8.
+
+Results are cached as ``patch_pairs_<split>_<hash>.npz`` in a given folder (the hash covers
+the config and the photo names) and reused on the next call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cvlearned.baselines.sift import SIFTConfig, build_sift
+from cvlearned.patches import build_pyramid, extract_patches, keypoint_frames
+from cvlearned.synthetic.homography import (
+    MILD_PHOTOMETRIC,
+    STRONG_PHOTOMETRIC,
+    HomographyDistribution,
+    apply_photometric,
+    sample_homography,
+    warp_image,
+)
+
+__all__ = [
+    "MiningConfig",
+    "split_photos",
+    "local_jacobian",
+    "map_keypoints",
+    "mine_pair",
+    "mine_patch_pairs",
+    "load_or_mine",
+]
+
+
+@dataclass(frozen=True)
+class MiningConfig:
+    """Patch-pair mining parameters (see the module docstring)."""
+
+    image_side: int = 512
+    pairs_per_photo: int = 3
+    max_keypoints_per_image: int = 200
+    patch_size: int = 32
+    patch_scale: float = 6.0
+    jitter_px: float = 0.3
+    jitter_log_scale: float = 0.07
+    jitter_angle_deg: float = 4.0
+    strong_photometric_prob: float = 0.4
+    seed: int = 0
+    homography: HomographyDistribution = field(
+        default_factory=lambda: HomographyDistribution(
+            scale=(0.6, 1.6), max_rotation_deg=60.0, max_perspective=0.15, max_translation=0.1, center_region=0.3
+        )
+    )
+
+    def key(self, names: Sequence[str], split: str) -> str:
+        """Stable hash of the config, the photo names and the split (cache file name)."""
+        blob = json.dumps(
+            {"cfg": dataclasses.asdict(self), "names": list(names), "split": split}, sort_keys=True, default=str
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def split_photos(photos: Sequence[tuple[str, np.ndarray]] | Sequence[str], split: str) -> list:
+    """Hold out every 10th item (sorted by name; indices 9, 19, ...): ``"val"`` or ``"train"``."""
+    items = sorted(photos, key=lambda p: p[0] if isinstance(p, tuple) else p)
+    if split == "val":
+        return items[9::10]
+    if split == "train":
+        return [p for i, p in enumerate(items) if i % 10 != 9]
+    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+
+
+def local_jacobian(H: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mapped points (N, 2) and the Jacobians (N, 2, 2) of ``x -> H x`` at ``pts``."""
+    pts = np.asarray(pts, np.float64).reshape(-1, 2)
+    q = np.c_[pts, np.ones(len(pts))] @ np.asarray(H, np.float64).T
+    w = q[:, 2]
+    mapped = q[:, :2] / w[:, None]
+    J = (H[None, :2, :2] - mapped[:, :, None] * H[None, 2:3, :2]) / w[:, None, None]
+    return mapped, J
+
+
+def map_keypoints(
+    pts: np.ndarray, size: np.ndarray, angle: np.ndarray, H: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map keypoints (OpenCV angle convention) through ``H`` with its local affine part.
+
+    Returns (pts_B, size_B, angle_B) with ``angle_B`` in [0, 360) (keypoints with angle -1
+    are treated as angle 0).
+    """
+    mapped, J = local_jacobian(H, pts)
+    a = np.deg2rad(np.where(angle == -1, 0.0, angle))
+    d = np.stack([np.cos(a), np.sin(a)], axis=1)
+    d2 = np.einsum("nij,nj->ni", J, d)
+    angle_b = np.mod(np.rad2deg(np.arctan2(d2[:, 1], d2[:, 0])), 360.0)
+    size_b = size * np.sqrt(np.abs(np.linalg.det(J)))
+    return mapped, size_b, angle_b
+
+
+def _footprint(frames: np.ndarray, patch_size: int) -> np.ndarray:
+    """(N, 4, 2) image positions of the patch corners (pixel-centre corners of the patch)."""
+    e = patch_size - 0.5
+    corners = np.array([[-0.5, -0.5, 1], [e, -0.5, 1], [e, e, 1], [-0.5, e, 1]], np.float64)
+    return np.einsum("nij,kj->nki", frames, corners)
+
+
+def _inside(points: np.ndarray, w: int, h: int) -> np.ndarray:
+    return np.all((points[..., 0] >= 0) & (points[..., 0] <= w - 1) & (points[..., 1] >= 0) & (points[..., 1] <= h - 1), axis=-1)
+
+
+def _to_keypoints(pts: np.ndarray, size: np.ndarray, angle: np.ndarray) -> list[cv2.KeyPoint]:
+    return [cv2.KeyPoint(float(p[0]), float(p[1]), float(s), float(a)) for p, s, a in zip(pts, size, angle)]
+
+
+def _resize_photo(photo: np.ndarray, side: int) -> np.ndarray:
+    h, w = photo.shape[:2]
+    s = side / max(h, w)
+    if abs(s - 1) < 1e-6:
+        return photo
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+
+
+def mine_pair(
+    rng: np.random.Generator, photo: np.ndarray, cfg: MiningConfig, sift=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One random homography pair of ``photo`` → (patches_a, patches_b), each (n, P, P) uint8."""
+    P = cfg.patch_size
+    empty = np.zeros((0, P, P), np.uint8)
+    image = _resize_photo(photo, cfg.image_side)
+    h, w = image.shape[:2]
+    H = sample_homography(rng, (w, h), cfg.homography)
+    view_a = apply_photometric(rng, image, MILD_PHOTOMETRIC)
+    phot_b = STRONG_PHOTOMETRIC if rng.random() < cfg.strong_photometric_prob else MILD_PHOTOMETRIC
+    view_b = apply_photometric(rng, warp_image(image, H, (w, h)), phot_b)
+    gray_a = cv2.cvtColor(view_a, cv2.COLOR_BGR2GRAY)
+    gray_b = cv2.cvtColor(view_b, cv2.COLOR_BGR2GRAY)
+    sift = sift if sift is not None else build_sift(SIFTConfig(max_side=None))
+    keypoints = sorted(sift.detect(gray_a, None), key=lambda kp: -kp.response)
+    if not keypoints:
+        return empty, empty
+    pts = np.array([kp.pt for kp in keypoints], np.float64)
+    size = np.array([kp.size for kp in keypoints], np.float64)
+    angle = np.array([kp.angle for kp in keypoints], np.float64)
+    # one keypoint per 2-px cell (SIFT repeats a location with several orientations)
+    _, first = np.unique(np.round(pts / 2.0).astype(np.int64), axis=0, return_index=True)
+    keep = np.sort(first)
+    pts, size, angle = pts[keep], size[keep], angle[keep]
+
+    pts_b, size_b, angle_b = map_keypoints(pts, size, angle, H)
+    n = len(pts)
+    pts_b = pts_b + rng.normal(0.0, cfg.jitter_px, (n, 2)) * np.maximum(size_b / 4.0, 1.0)[:, None]
+    size_b = size_b * np.exp(rng.normal(0.0, cfg.jitter_log_scale, n))
+    angle_b = np.mod(angle_b + rng.normal(0.0, cfg.jitter_angle_deg, n), 360.0)
+
+    kps_a = _to_keypoints(pts, size, angle)
+    kps_b = _to_keypoints(pts_b, size_b, angle_b)
+    frames_a = keypoint_frames(kps_a, P, cfg.patch_scale)
+    frames_b = keypoint_frames(kps_b, P, cfg.patch_scale)
+    fa, fb = _footprint(frames_a, P), _footprint(frames_b, P)
+    Hinv = np.linalg.inv(H)
+    fb_in_a, _ = local_jacobian(Hinv, fb.reshape(-1, 2))
+    valid = (
+        np.isfinite(fb).all(axis=(1, 2))
+        & _inside(fa, w, h)
+        & _inside(fb, w, h)
+        & _inside(fb_in_a.reshape(-1, 4, 2), w, h)
+        & (size_b > 0)
+    )
+    idx = np.nonzero(valid)[0]
+    if len(idx) == 0:
+        return empty, empty
+    if len(idx) > cfg.max_keypoints_per_image:
+        idx = np.sort(rng.choice(idx, cfg.max_keypoints_per_image, replace=False))
+    pa = extract_patches(build_pyramid(gray_a), [], P, frames=frames_a[idx]).numpy()
+    pb = extract_patches(build_pyramid(gray_b), [], P, frames=frames_b[idx]).numpy()
+    to_u8 = lambda x: np.clip(np.rint(x[:, 0]), 0, 255).astype(np.uint8)  # noqa: E731
+    return to_u8(pa), to_u8(pb)
+
+
+def mine_patch_pairs(
+    photos: Sequence[tuple[str, np.ndarray]], cfg: MiningConfig, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mine all photos → (patches_a, patches_b, pair_id), ``pair_id`` = index of the image pair.
+
+    Pair ``k`` of photo ``i`` uses ``np.random.default_rng([seed, i, k])`` (reproducible).
+    """
+    sift = build_sift(SIFTConfig(max_side=None))
+    all_a, all_b, ids = [], [], []
+    jobs = [(i, k) for i in range(len(photos)) for k in range(cfg.pairs_per_photo)]
+    iterator = jobs
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(jobs, desc="mining patch pairs", mininterval=5.0)
+    for pair_index, (i, k) in enumerate(iterator):
+        rng = np.random.default_rng([cfg.seed, i, k])
+        a, b = mine_pair(rng, photos[i][1], cfg, sift)
+        all_a.append(a)
+        all_b.append(b)
+        ids.append(np.full(len(a), pair_index, np.int32))
+    P = cfg.patch_size
+    if not all_a:
+        return np.zeros((0, P, P), np.uint8), np.zeros((0, P, P), np.uint8), np.zeros(0, np.int32)
+    return np.concatenate(all_a), np.concatenate(all_b), np.concatenate(ids)
+
+
+def load_or_mine(
+    photos: Sequence[tuple[str, np.ndarray]], cfg: MiningConfig, out_dir: str | Path, split: str, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mine_patch_pairs` cached to ``out_dir/patch_pairs_<split>_<hash>.npz``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"patch_pairs_{split}_{cfg.key([n for n, _ in photos], split)}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return data["a"], data["b"], data["pair_id"]
+    a, b, ids = mine_patch_pairs(photos, cfg, progress=progress)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, a=a, b=b, pair_id=ids)
+    tmp.replace(path)
+    return a, b, ids
+

@@ -1,0 +1,298 @@
+"""Train a HardNet patch descriptor on patch pairs mined from photos.
+
+    python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet-lite.yaml \
+        --images /work/shared/data/photos --out runs/hardnet-lite --export weights/hardnet-lite-v1.pt
+
+* Photos are split by name: every 10th file (sorted) is held out for validation.
+* Patch pairs (:mod:`cvlearned.training.patch_pairs`) are cached in ``--out``.
+* Seeded: the batch of step ``s`` is drawn with ``default_rng([seed, s])`` and dropout is
+  seeded per step, so a resumed run follows the same trajectory.
+* ``--out/checkpoint.pt`` (model, optimiser, step) is written every ``checkpoint_every``
+  steps and at the end; a rerun with the same ``--out`` resumes from it.
+* Logs go to ``--out/train.log`` (and a tqdm bar on stderr).
+* ``--export PATH`` writes the final state dict (fp16 when ``export_fp16``) for shipping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from cvlearned.synthetic.homography import HomographyDistribution
+from cvlearned.training.patch_pairs import MiningConfig, load_or_mine, split_photos
+
+__all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (YAML keys of the same names; ``mining`` is a mapping)."""
+
+    preset: str = "hardnet-lite"
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    dropout: float = 0.1
+    margin: float = 1.0
+    sos_weight: float = 0.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 50
+    val_every: int = 500
+    val_pairs: int = 1000
+    photo_max_side: int = 640
+    max_minutes: float | None = None
+    bf16_autocast: bool = False
+    channels_last: bool = False
+    export_fp16: bool = False
+    mining: MiningConfig = field(default_factory=MiningConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "checkpoint_every", "log_every", "val_every", "val_pairs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (0 if name == "steps" else 1):
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be >= 2")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+def load_config(path: str | os.PathLike | None, **overrides: Any) -> TrainConfig:
+    """Read a YAML config (None = defaults) and apply keyword overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    mining = dict(raw.pop("mining", {}) or {})
+    if "homography" in mining:
+        hd = dict(mining["homography"])
+        if "scale" in hd:
+            hd["scale"] = tuple(hd["scale"])
+        mining["homography"] = HomographyDistribution(**hd)
+    valid = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(raw) - valid)
+    if unknown:
+        raise ValueError(f"unknown training config key(s) {unknown}; valid: {sorted(valid)}")
+    return TrainConfig(mining=MiningConfig(**mining), **raw)
+
+
+def _lr_at(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    remaining = max(cfg.steps - cfg.warmup_steps, 1)
+    return cfg.lr * max(0.0, 1.0 - (step - cfg.warmup_steps) / remaining)
+
+
+def _batch(a: np.ndarray, b: np.ndarray, idx: np.ndarray):
+    import torch
+
+    xa = torch.from_numpy(a[idx]).float().unsqueeze(1)
+    xb = torch.from_numpy(b[idx]).float().unsqueeze(1)
+    return xa, xb
+
+
+def evaluate(net, a: np.ndarray, b: np.ndarray, batch: int = 512) -> dict[str, float]:
+    """Patch-level validation: nearest-neighbour accuracy (a→b) and FPR at 95% recall."""
+    import torch
+
+    net.eval()
+    with torch.inference_mode():
+        da = torch.cat([net(_batch(a, b, np.arange(s, min(s + batch, len(a))))[0]) for s in range(0, len(a), batch)])
+        db = torch.cat([net(_batch(a, b, np.arange(s, min(s + batch, len(a))))[1]) for s in range(0, len(a), batch)])
+    dist = torch.cdist(da, db)
+    nn_acc = float((dist.argmin(dim=1) == torch.arange(len(a))).float().mean())
+    pos = torch.diagonal(dist).numpy()
+    neg = dist[torch.arange(len(a)), torch.roll(torch.arange(len(a)), 1)].numpy()
+    thr = np.quantile(pos, 0.95)
+    fpr95 = float(np.mean(neg <= thr))
+    net.train()
+    return {"nn_acc": nn_acc, "fpr95": fpr95}
+
+
+def export_weights(net, path: str | os.PathLike, fp16: bool = False) -> Path:
+    """Write the network's state dict (float tensors as fp16 when ``fp16``) to ``path``."""
+    import torch
+
+    state = {
+        k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu().clone())
+        for k, v in net.state_dict().items()
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    return path
+
+
+def _save_checkpoint(path: Path, net, opt, step: int, cfg: TrainConfig, elapsed: float) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step,
+         "config": json.dumps(dataclasses.asdict(cfg), default=str), "elapsed_s": elapsed},
+        tmp,
+    )
+    tmp.replace(path)
+
+
+def train(
+    cfg: TrainConfig,
+    train_a: np.ndarray,
+    train_b: np.ndarray,
+    out_dir: str | os.PathLike,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    logger: logging.Logger | None = None,
+    progress: bool = True,
+    max_steps_this_run: int | None = None,
+):
+    """Train (or resume from ``out_dir/checkpoint.pt``); returns (net, history list of dicts).
+
+    ``max_steps_this_run`` stops early (after checkpointing), e.g. to simulate an
+    interrupted run; the learning-rate schedule always follows ``cfg.steps``.
+    """
+    import torch
+
+    from cvlearned.models.hardnet import build_net
+    from cvlearned.training.losses import descriptor_loss
+
+    log = logger or logging.getLogger("cvlearned.train_hardnet")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    torch.manual_seed(cfg.seed)
+    net = build_net(cfg.preset, dropout=cfg.dropout)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start, elapsed_before = 0, 0.0
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        net.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start, elapsed_before = int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0))
+        log.info("resumed from %s at step %d", ckpt_path, start)
+    if cfg.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    net.train()
+    n = len(train_a)
+    if n < cfg.batch_size:
+        raise ValueError(f"only {n} training pairs for a batch of {cfg.batch_size}")
+    history: list[dict[str, float]] = []
+    t0 = time.time()
+    stop = cfg.steps if max_steps_this_run is None else min(cfg.steps, start + max_steps_this_run)
+    steps = range(start, stop)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.preset}", mininterval=10.0)
+    running = []
+    final_step = start
+    for step in steps:
+        if cfg.max_minutes is not None and (time.time() - t0) / 60.0 > cfg.max_minutes:
+            log.info("time budget of %.1f min reached at step %d", cfg.max_minutes, step)
+            break
+        rng = np.random.default_rng([cfg.seed, step])
+        idx = rng.choice(n, cfg.batch_size, replace=False)
+        xa, xb = _batch(train_a, train_b, idx)
+        if rng.random() < 0.5:
+            xa, xb = xb, xa
+        torch.manual_seed(cfg.seed * 1_000_003 + step)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(cfg, step)
+        x = torch.cat([xa, xb])
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16_autocast):
+            desc = net(x)
+        desc = desc.float()
+        loss = descriptor_loss(desc[: cfg.batch_size], desc[cfg.batch_size :], cfg.margin, cfg.sos_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running.append(float(loss.detach()))
+        if bar is not None:
+            bar.update(1)
+        done = final_step = step + 1
+        if done % cfg.log_every == 0:
+            entry = {"step": done, "loss": float(np.mean(running)), "lr": _lr_at(cfg, step),
+                     "elapsed_s": elapsed_before + time.time() - t0}
+            running = []
+            if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
+                entry.update(evaluate(net, *val))
+            history.append(entry)
+            log.info(json.dumps(entry))
+        if done % cfg.checkpoint_every == 0:
+            _save_checkpoint(ckpt_path, net, opt, done, cfg, elapsed_before + time.time() - t0)
+    if final_step > start:
+        _save_checkpoint(ckpt_path, net, opt, final_step, cfg, elapsed_before + time.time() - t0)
+    if bar is not None:
+        bar.close()
+    net.eval()
+    return net, history
+
+
+def _setup_logging(out: Path) -> logging.Logger:
+    log = logging.getLogger("cvlearned.train_hardnet")
+    log.setLevel(logging.INFO)
+    handler = logging.FileHandler(out / "train.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return log
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML config (default: built-in defaults)")
+    parser.add_argument("--images", required=True, help="folder of training photos")
+    parser.add_argument("--out", required=True, help="run folder (cache, checkpoints, log)")
+    parser.add_argument("--steps", type=int, help="override the number of steps")
+    parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
+    parser.add_argument("--export", help="write the final state dict here (e.g. weights/hardnet-lite-v1.pt)")
+    args = parser.parse_args(argv)
+
+    cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = _setup_logging(out)
+    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
+    t0 = time.time()
+    from cvlearned.synthetic.photos import load_photo_folder
+
+    photos = load_photo_folder(args.images, max_side=cfg.photo_max_side)
+    train_photos, val_photos = split_photos(photos, "train"), split_photos(photos, "val")
+    log.info("photos: %d train, %d held out", len(train_photos), len(val_photos))
+    a, b, _ = load_or_mine(train_photos, cfg.mining, out, "train", progress=True)
+    val_cfg = dataclasses.replace(cfg.mining, pairs_per_photo=1, seed=cfg.mining.seed + 1)
+    va, vb, _ = load_or_mine(val_photos, val_cfg, out, "val")
+    va, vb = va[: cfg.val_pairs], vb[: cfg.val_pairs]
+    log.info("patch pairs: %d train, %d val (mining/loading %.1f s)", len(a), len(va), time.time() - t0)
+    net, history = train(cfg, a, b, out, val=(va, vb), logger=log)
+    final = evaluate(net, va, vb)
+    log.info("final val %s", json.dumps(final))
+    export_weights(net, out / "final.pt")
+    if args.export:
+        path = export_weights(net, args.export, fp16=cfg.export_fp16)
+        log.info("exported %s (%d bytes)", path, path.stat().st_size)
+    log.info("done in %.1f s", time.time() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
