@@ -19,6 +19,11 @@ def keypoints_to_array(keypoints: Sequence[cv2.KeyPoint]) -> np.ndarray:
     return np.asarray([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
 
 
+def strongest(keypoints: Sequence[cv2.KeyPoint], limit: int) -> np.ndarray:
+    """Indices of the ``limit`` keypoints with the highest response (stable among ties)."""
+    return np.argsort([-kp.response for kp in keypoints], kind="stable")[:limit]
+
+
 def scale_points(points: np.ndarray, scale: float) -> np.ndarray:
     """Map (N, 2) pixel coordinates to an image resized by ``scale``."""
     return scale * (points + 0.5) - 0.5

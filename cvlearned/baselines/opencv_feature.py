@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cvlearned.feature2d import Feature2D, Keypoints
+from cvlearned.keypoints import strongest
 
 
 class OpenCVFeature(Feature2D):
@@ -46,7 +47,7 @@ class OpenCVFeature(Feature2D):
         limit = self._limit()
         if limit is None or len(keypoints) <= limit:
             return tuple(keypoints), descriptors
-        order = np.argsort([-kp.response for kp in keypoints], kind="stable")[:limit]
+        order = strongest(keypoints, limit)
         kept = tuple(keypoints[i] for i in order)
         return kept, None if descriptors is None else descriptors[order]
 

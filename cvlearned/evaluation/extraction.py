@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from cvlearned.feature2d import Feature2D
+from cvlearned.keypoints import strongest
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = N
     keypoints, descriptors = feature.detectAndCompute(image, None)
     ms = (time.perf_counter() - start) * 1000.0
     if max_keypoints is not None and len(keypoints) > max_keypoints:
-        order = np.argsort([-kp.response for kp in keypoints], kind="stable")[:max_keypoints]
+        order = strongest(keypoints, max_keypoints)
         keypoints = tuple(keypoints[i] for i in order)
         descriptors = descriptors[order]
     points = np.array([kp.pt for kp in keypoints], np.float64).reshape(-1, 2)
