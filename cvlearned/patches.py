@@ -32,17 +32,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from cvlearned.keypoints import keypoint_arrays
+
 __all__ = ["DEFAULT_PATCH_SCALE", "keypoint_frames", "pyramid_levels", "extract_patches", "build_pyramid"]
 
 DEFAULT_PATCH_SCALE = 6.0
-
-
-def _keypoint_arrays(keypoints: Sequence[cv2.KeyPoint]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(keypoints)
-    pts = np.asarray([kp.pt for kp in keypoints], np.float64).reshape(n, 2)
-    size = np.asarray([kp.size for kp in keypoints], np.float64).reshape(n)
-    angle = np.asarray([kp.angle for kp in keypoints], np.float64).reshape(n)
-    return pts, size, angle
 
 
 def keypoint_frames(
@@ -56,7 +50,7 @@ def keypoint_frames(
     ``(u, v)`` are patch pixel coordinates (pixel centres 0..P-1). ``upright`` ignores the
     keypoint angles (as does ``angle == -1``).
     """
-    pts, size, angle = _keypoint_arrays(keypoints)
+    pts, size, angle = keypoint_arrays(keypoints)
     step = patch_scale * size / patch_size
     theta = np.deg2rad(np.where((angle == -1) | upright, 0.0, angle))
     cos, sin = np.cos(theta) * step, np.sin(theta) * step

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from cvlearned.feature2d import Feature2D
-from cvlearned.keypoints import strongest
+from cvlearned.keypoints import keypoints_to_array, strongest
 
 
 @dataclass(frozen=True)
@@ -40,5 +40,5 @@ def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = N
         order = strongest(keypoints, max_keypoints)
         keypoints = tuple(keypoints[i] for i in order)
         descriptors = descriptors[order]
-    points = np.array([kp.pt for kp in keypoints], np.float64).reshape(-1, 2)
+    points = keypoints_to_array(keypoints)
     return Extraction(tuple(keypoints), points, descriptors, feature.defaultNorm(), ms)

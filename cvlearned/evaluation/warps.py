@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from cvlearned.cv_compat import normalized_image_points
+from cvlearned.keypoints import keypoints_to_array
 
 __all__ = ["Warp", "HomographyWarp", "DepthWarp", "as_points", "inside_image"]
 
@@ -40,7 +41,7 @@ def as_points(kpts: np.ndarray | Sequence[cv2.KeyPoint] | None) -> np.ndarray:
     if kpts is None:
         return np.zeros((0, 2), dtype=np.float64)
     if isinstance(kpts, (list, tuple)) and len(kpts) > 0 and isinstance(kpts[0], cv2.KeyPoint):
-        return np.array([kp.pt for kp in kpts], dtype=np.float64).reshape(-1, 2)
+        return keypoints_to_array(kpts)
     arr = np.asarray(kpts, dtype=np.float64)
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.float64)

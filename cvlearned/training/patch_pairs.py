@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
+from cvlearned.keypoints import keypoint_arrays
 from cvlearned.patches import build_pyramid, extract_patches, keypoint_frames
 from cvlearned.synthetic.homography import (
     MILD_PHOTOMETRIC,
@@ -162,9 +163,7 @@ def mine_pair(
     keypoints = sorted(sift.detect(gray_a, None), key=lambda kp: -kp.response)
     if not keypoints:
         return empty, empty
-    pts = np.array([kp.pt for kp in keypoints], np.float64)
-    size = np.array([kp.size for kp in keypoints], np.float64)
-    angle = np.array([kp.angle for kp in keypoints], np.float64)
+    pts, size, angle = keypoint_arrays(keypoints)
     # one keypoint per 2-px cell (SIFT repeats a location with several orientations)
     _, first = np.unique(np.round(pts / 2.0).astype(np.int64), axis=0, return_index=True)
     keep = np.sort(first)
