@@ -18,7 +18,8 @@ from cvlearned.datasets.types import PosePair
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import extract
 from cvlearned.evaluation.matching import MatchingOptions
-from cvlearned.evaluation.metrics import estimate_relative_pose, rotation_error_deg, translation_error_deg
+from cvlearned.evaluation.metrics import estimate_relative_pose, rotation_error_deg
+from cvlearned.evaluation.pair_eval import pose_errors
 from cvlearned.registry import list_features
 from cvlearned.visualization import draw_matches
 
@@ -81,11 +82,9 @@ def run_feature(name: str, pair: PosePair, max_keypoints: int, matching: Matchin
     matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
     pose = estimate_relative_pose(ex0.points[matches[:, 0]], ex1.points[matches[:, 1]], pair.K0, pair.K1,
                                   D0=pair.D0, D1=pair.D1)
-    has_gt = bool(np.isfinite(pair.R).all())
     rot = trans = None
-    if has_gt:
-        rot = float("inf") if pose is None else rotation_error_deg(pose.R, pair.R)
-        trans = float("inf") if pose is None else translation_error_deg(pose.t, pair.t)
+    if np.isfinite(pair.R).all():  # ground truth known
+        rot, trans = pose_errors(pose, pair.R, pair.t)
     inliers = np.zeros(len(matches), bool) if pose is None else pose.inliers
     row = DemoRow(name, rot, trans, len(matches), int(inliers.sum()), (ex0.ms + ex1.ms) / 2)
     canvas = draw_matches(pair.image0, ex0.keypoints, pair.image1, ex1.keypoints, matches, inliers,

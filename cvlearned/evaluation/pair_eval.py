@@ -18,6 +18,7 @@ from cvlearned.datasets.types import HomographyPair, PosePair
 from cvlearned.evaluation.extraction import Extraction
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics import (
+    RelativePose,
     estimate_homography,
     estimate_relative_pose,
     homography_corner_error,
@@ -49,6 +50,16 @@ def match(ex0: Extraction, ex1: Extraction, options: MatchingOptions) -> np.ndar
     return matches
 
 
+def pose_errors(pose: RelativePose | None, R_gt: np.ndarray, t_gt: np.ndarray) -> tuple[float, float]:
+    """(rotation, translation-direction) errors in degrees: ``inf`` when estimation
+    failed, translation ``nan`` for a pure rotation (its direction is undefined)."""
+    if pose is None:
+        return float("inf"), float("inf")
+    has_translation = np.linalg.norm(t_gt) > 1e-9
+    trans = translation_error_deg(pose.t, t_gt) if has_translation else float("nan")
+    return rotation_error_deg(pose.R, R_gt), trans
+
+
 def evaluate_pose_pair(
     pair: PosePair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, estimation: PoseEstimation
 ) -> dict[str, Any]:
@@ -60,15 +71,8 @@ def evaluate_pose_pair(
         pts0, pts1, pair.K0, pair.K1, method=estimation.method, threshold_px=estimation.threshold_px,
         confidence=estimation.confidence, D0=pair.D0, D1=pair.D1,
     )
-    if pose is None:
-        result.update(rot_err_deg=float("inf"), trans_err_deg=float("inf"), inliers=0)
-    else:
-        has_translation = np.linalg.norm(pair.t) > 1e-9
-        result.update(
-            rot_err_deg=rotation_error_deg(pose.R, pair.R),
-            trans_err_deg=translation_error_deg(pose.t, pair.t) if has_translation else float("nan"),
-            inliers=int(pose.num_inliers),
-        )
+    rot_err, trans_err = pose_errors(pose, pair.R, pair.t)
+    result.update(rot_err_deg=rot_err, trans_err_deg=trans_err, inliers=0 if pose is None else int(pose.num_inliers))
     if pair.depth0 is not None and pair.depth1 is not None:
         result.update(_correspondence_metrics(DepthWarp.from_pair(pair), ex0, ex1, matches))
     return result
