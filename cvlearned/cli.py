@@ -7,7 +7,7 @@ import sys
 
 
 #: model name -> module whose ``main(argv)`` trains it
-TRAINERS = {"hardnet": "cvlearned.training.train_hardnet"}
+TRAINERS = {"hardnet": "cvlearned.training.train_hardnet", "superpoint": "cvlearned.training.train_superpoint"}
 
 
 def build_parser() -> argparse.ArgumentParser:

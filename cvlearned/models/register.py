@@ -12,14 +12,21 @@ from typing import Any
 from cvlearned.registry import register
 from cvlearned.weight_files import load_manifest
 
-__all__ = ["WEIGHT_FILES", "HardNet_create", "registered_presets"]
+__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "registered_presets"]
 
 #: preset name -> shipped weight file name (in ``weights/``)
-WEIGHT_FILES: dict[str, str] = {"hardnet": "hardnet-v1.pt", "hardnet-lite": "hardnet-lite-v1.pt"}
+WEIGHT_FILES: dict[str, str] = {
+    "hardnet": "hardnet-v1.pt",
+    "hardnet-lite": "hardnet-lite-v1.pt",
+    "superpoint": "superpoint-v1.pt",
+    "superpoint-lite": "superpoint-lite-v1.pt",
+}
 
 _SUMMARIES = {
     "hardnet": "SIFT keypoints + HardNet (L2-Net) 128-d learned patch descriptor",
     "hardnet-lite": "SIFT keypoints + half-width HardNet 128-d learned patch descriptor",
+    "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
+    "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
 }
 
 
@@ -30,9 +37,21 @@ def HardNet_create(**params: Any):  # noqa: N802 (OpenCV naming)
     return HardNet(**params)
 
 
+def SuperPoint_create(**params: Any):  # noqa: N802 (OpenCV naming)
+    """Create a :class:`cvlearned.models.superpoint.SuperPoint` (imports torch on first use)."""
+    from cvlearned.models.superpoint import SuperPoint
+
+    return SuperPoint(**params)
+
+
+_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create}
+
+
 def _factory(preset: str):
+    family = _FAMILIES[preset.split("-")[0]]
+
     def create(**params: Any):
-        return HardNet_create(**{"preset": preset, **params})
+        return family(**{"preset": preset, **params})
 
     create.__name__ = f"create_{preset.replace('-', '_')}"
     return create

@@ -1,0 +1,350 @@
+"""SuperPoint (DeTone, Malisiewicz, Rabinovich, CVPRW 2018): joint detector + descriptor.
+
+Architecture (public facts of the paper and of the published v1 checkpoint's key layout):
+
+    encoder  conv1a conv1b pool conv2a conv2b pool conv3a conv3b pool conv4a conv4b
+             (3x3 convs with bias + ReLU, 2x2 max-pool; output at 1/8 resolution)
+    detector convPa (3x3) + ReLU, convPb (1x1) → 65 channels = 64 cells of 8x8 + dustbin;
+             softmax, drop the dustbin, depth-to-space → full-resolution heatmap
+    descriptor convDa (3x3) + ReLU, convDb (1x1) → D channels at 1/8, L2-normalised,
+             sampled bilinearly at the keypoints and L2-normalised again
+
+Presets: ``superpoint`` has the v1 widths (64, 64, 128, 128), head 256, D = 256, so a
+user who owns the published checkpoint loads it with ``SuperPoint_create(weights=PATH)``;
+``superpoint-lite`` keeps the heads and the training recipe with a slim encoder
+(8, 16, 32, 64), head 64 — 1.45 G multiply-accumulates at 640x480 (see :func:`count_macs`).
+
+Conventions: input gray in [0, 1]; the heatmap pixel (8*i + a, 8*j + b) is channel
+8*a + b of cell (i, j) (row-major inside the cell, as ``pixel_shuffle``); descriptor cell
+(i, j) is centred on pixel (8*j + 3.5, 8*i + 3.5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.device import resolve_device
+from cvlearned.feature2d import Feature2D, Keypoints
+from cvlearned.keypoints import keypoints_to_array
+from cvlearned.models.register import WEIGHT_FILES
+from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
+
+__all__ = [
+    "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
+    "heatmap_from_logits", "nms", "select_keypoints", "sample_descriptors", "pad_to_cells",
+    "infer_preset", "count_macs", "CELL",
+]
+
+CELL = 8
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named network size and its shipped weight file."""
+
+    name: str
+    display_name: str
+    encoder: tuple[int, int, int, int]
+    head: int
+    descriptor_dim: int
+    weights_file: str
+
+
+PRESETS: dict[str, Preset] = {
+    "superpoint": Preset("superpoint", "SuperPoint", (64, 64, 128, 128), 256, 256, WEIGHT_FILES["superpoint"]),
+    "superpoint-lite": Preset(
+        "superpoint-lite", "SuperPoint-Lite", (8, 16, 32, 64), 64, 256, WEIGHT_FILES["superpoint-lite"]
+    ),
+}
+
+
+def _conv(cin: int, cout: int, k: int = 3) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, padding=k // 2)
+
+
+class SuperPointNet(nn.Module):
+    """(B, 1, H, W) gray in [0, 1], H and W multiples of 8 → (logits (B, 65, H/8, W/8),
+    descriptors (B, D, H/8, W/8) unit-norm along D)."""
+
+    def __init__(self, encoder: tuple[int, int, int, int] = (64, 64, 128, 128), head: int = 256,
+                 descriptor_dim: int = 256) -> None:
+        super().__init__()
+        c1, c2, c3, c4 = encoder
+        self.conv1a, self.conv1b = _conv(1, c1), _conv(c1, c1)
+        self.conv2a, self.conv2b = _conv(c1, c2), _conv(c2, c2)
+        self.conv3a, self.conv3b = _conv(c2, c3), _conv(c3, c3)
+        self.conv4a, self.conv4b = _conv(c3, c4), _conv(c4, c4)
+        self.convPa, self.convPb = _conv(c4, head), _conv(head, CELL * CELL + 1, 1)  # noqa: N815
+        self.convDa, self.convDb = _conv(c4, head), _conv(head, descriptor_dim, 1)  # noqa: N815
+        self.descriptor_dim = descriptor_dim
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) → (B, c4, H/8, W/8) shared features."""
+        x = F.relu(self.conv1b(F.relu(self.conv1a(x))))
+        x = F.relu(self.conv2b(F.relu(self.conv2a(F.max_pool2d(x, 2)))))
+        x = F.relu(self.conv3b(F.relu(self.conv3a(F.max_pool2d(x, 2)))))
+        return F.relu(self.conv4b(F.relu(self.conv4a(F.max_pool2d(x, 2)))))
+
+    def detector_logits(self, features: torch.Tensor) -> torch.Tensor:
+        return self.convPb(F.relu(self.convPa(features)))
+
+    def descriptor_map(self, features: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.convDb(F.relu(self.convDa(features))), p=2.0, dim=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.encode(x)
+        return self.detector_logits(features), self.descriptor_map(features)
+
+
+def build_net(preset: str = "superpoint-lite") -> SuperPointNet:
+    """An untrained network of the given preset."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    p = PRESETS[preset]
+    return SuperPointNet(p.encoder, p.head, p.descriptor_dim)
+
+
+def count_macs(net: SuperPointNet, height: int = 480, width: int = 640) -> int:
+    """Multiply-accumulates of one forward pass at (height, width) (convs only)."""
+    stride = {"1": 1, "2": 2, "3": 4, "4": 8}  # conv<k>a/b run at 1/stride; the heads at 1/8
+    total = 0
+    for name, module in net.named_children():
+        if not isinstance(module, nn.Conv2d):
+            continue
+        level = stride.get(name[4], CELL)
+        pixels = (height // level) * (width // level)
+        kh, kw = module.kernel_size
+        total += pixels * module.out_channels * module.in_channels * kh * kw
+    return total
+
+
+def heatmap_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """(B, 65, Hc, Wc) logits → (B, Hc*8, Wc*8) keypoint probability heatmap."""
+    prob = torch.softmax(logits, dim=1)[:, :-1]
+    return F.pixel_shuffle(prob, CELL)[:, 0]
+
+
+def nms(scores: torch.Tensor, radius: int) -> torch.Tensor:
+    """Keep (B, H, W) scores that are the maximum of their (2r+1)² window; others → 0."""
+    if radius <= 0:
+        return scores
+    window_max = F.max_pool2d(scores[:, None], 2 * radius + 1, stride=1, padding=radius)[:, 0]
+    return torch.where(scores == window_max, scores, torch.zeros_like(scores))
+
+
+def select_keypoints(
+    scores: torch.Tensor, threshold: float, border: int, max_keypoints: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, W) NMS-ed scores → (N, 2) float (x, y) pixel positions and (N,) scores, strongest first."""
+    h, w = scores.shape
+    valid = scores > threshold
+    if border > 0:
+        inner = torch.zeros_like(valid)
+        inner[border : h - border, border : w - border] = True
+        valid &= inner
+    ys, xs = torch.nonzero(valid, as_tuple=True)
+    values = scores[ys, xs]
+    order = torch.argsort(values, descending=True, stable=True)
+    if max_keypoints is not None:
+        order = order[:max_keypoints]
+    points = torch.stack([xs[order], ys[order]], dim=1).to(scores.dtype)
+    return points, values[order]
+
+
+def sample_descriptors(descriptors: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of a (D, Hc, Wc) map at (N, 2) pixel positions → (N, D) unit vectors.
+
+    Pixel x maps to cell coordinate (x - 3.5) / 8 (cell centres); positions beyond the
+    outer cell centres are clamped to the border cells.
+    """
+    d, hc, wc = descriptors.shape
+    cells = (points - (CELL - 1) / 2.0) / CELL
+    grid = torch.stack(
+        [cells[:, 0] / max(wc - 1, 1) * 2 - 1, cells[:, 1] / max(hc - 1, 1) * 2 - 1], dim=1
+    ).clamp(-1, 1)
+    sampled = F.grid_sample(
+        descriptors[None], grid[None, None].to(descriptors.dtype), mode="bilinear", align_corners=True
+    )
+    return F.normalize(sampled[0, :, 0].t(), p=2.0, dim=1)
+
+
+def pad_to_cells(image: torch.Tensor) -> torch.Tensor:
+    """Replicate-pad a (B, 1, H, W) tensor at the bottom/right to multiples of 8 (≥ 8)."""
+    h, w = image.shape[-2:]
+    ph, pw = (-h) % CELL if h >= CELL else CELL - h, (-w) % CELL if w >= CELL else CELL - w
+    if ph == 0 and pw == 0:
+        return image
+    return F.pad(image, (0, pw, 0, ph), mode="replicate")
+
+
+def infer_preset(state_dict: dict[str, Any]) -> str | None:
+    """The preset whose shapes a state dict has (None when none fits)."""
+    for name in PRESETS:
+        expected = build_net(name).state_dict()
+        if set(expected) == set(state_dict) and all(
+            tuple(expected[k].shape) == tuple(state_dict[k].shape) for k in expected
+        ):
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class SuperPointConfig(FeatureConfig):
+    """SuperPoint parameters.
+
+    Attributes:
+        max_keypoints: keep the N highest-scoring keypoints; None = all above the threshold.
+        detection_threshold: minimum heatmap probability of a keypoint.
+        nms_radius: non-maximum suppression radius in pixels (window 2r+1); 0 = off.
+        border: drop keypoints closer than this many pixels to the image border.
+        descriptor_dim: must equal the preset's (256 for both presets).
+        preset: ``"superpoint-lite"`` (its weights ship) or ``"superpoint"`` (v1 layout).
+            None = ``superpoint-lite``, or, with ``weights=``, the preset the file fits.
+        weights: None = the shipped, sha256-verified file of the preset; else a path to a
+            state dict (loaded with ``strict=True``), e.g. the published v1 checkpoint.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    """
+
+    max_keypoints: int | None = None
+    detection_threshold: float = 0.015
+    nms_radius: int = 4
+    border: int = 4
+    descriptor_dim: int = 256
+    preset: str | None = None
+    weights: str | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional_positive_int(self, "max_keypoints")
+        check_range(self, "detection_threshold", 0.0, 1.0)
+        for name in ("nms_radius", "border"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+                raise ValueError(f"{name} must be an int in [0, 64], got {value!r}")
+        if self.preset is not None:
+            check_choice(self, "preset", tuple(PRESETS))
+            expected = PRESETS[self.preset].descriptor_dim
+            if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
+                raise ValueError(f"descriptor_dim must be {expected} for {self.preset}, got {self.descriptor_dim!r}")
+        if self.weights is not None and not isinstance(self.weights, str):
+            object.__setattr__(self, "weights", str(self.weights))
+        if not isinstance(self.device, str):
+            object.__setattr__(self, "device", str(self.device))
+
+
+class SuperPoint(Feature2D):
+    """SuperPoint keypoints and 256-d float32 descriptors (unit L2 norm).
+
+    KeyPoint fields: ``size`` = 16 px (the two descriptor cells a bilinear sample
+    spans), ``response`` = heatmap probability, ``angle`` = -1 (not rotation invariant).
+    """
+
+    config_class = SuperPointConfig
+    algorithm_name = "SuperPoint"
+    keypoint_size = 2.0 * CELL
+
+    def _configure(self) -> None:
+        cfg: SuperPointConfig = self.config  # type: ignore[assignment]
+        self._lock = threading.RLock()
+        self._device = resolve_device(cfg.device)
+        if cfg.weights is None:
+            preset = cfg.preset or "superpoint-lite"
+            source: Any = shipped_weights(PRESETS[preset].weights_file)
+            state = load_state_dict(source)
+        else:
+            source = cfg.weights
+            state = load_state_dict(source)
+            preset = cfg.preset or infer_preset(state) or "superpoint-lite"
+        if cfg.preset is None:
+            if cfg.descriptor_dim != PRESETS[preset].descriptor_dim:
+                raise ValueError(f"descriptor_dim must be {PRESETS[preset].descriptor_dim} for {preset}")
+            self.config = dataclasses.replace(cfg, preset=preset)
+        net = build_net(preset)
+        load_into(net, state, source)
+        self._net = net.eval().to(self._device)
+        self._loaded = True
+
+    # ------------------------------------------------------------------ API
+    def getDefaultName(self) -> str:  # noqa: N802
+        return f"Feature2D.{PRESETS[self.config.preset or 'superpoint-lite'].display_name}"
+
+    def descriptorSize(self) -> int:  # noqa: N802
+        return int(self._net.descriptor_dim)
+
+    def empty(self) -> bool:
+        return not getattr(self, "_loaded", False)
+
+    @property
+    def net(self) -> SuperPointNet:
+        """The underlying ``torch.nn.Module`` (eval mode)."""
+        return self._net
+
+    def to(self, device: Any) -> SuperPoint:
+        """Move the network to ``device``; returns self."""
+        resolved = resolve_device(device)
+        with self._lock:
+            self._net = self._net.to(resolved)
+            self._device = resolved
+            self.config = dataclasses.replace(self.config, device=str(device))
+        return self
+
+    def dense(self, gray: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(H, W) uint8 → ((H, W) heatmap, (D, Hc, Wc) descriptor map) on the CPU."""
+        h, w = gray.shape
+        x = torch.from_numpy(gray).to(self._device, torch.float32)[None, None] / 255.0
+        with self._lock, torch.inference_mode():
+            logits, desc = self._net(pad_to_cells(x))
+            heat = heatmap_from_logits(logits)[0, :h, :w]
+        return heat.float().cpu(), desc[0].float().cpu()
+
+    # ---------------------------------------------------------------- hooks
+    def _keypoints(self, heat: torch.Tensor, mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg: SuperPointConfig = self.config  # type: ignore[assignment]
+        if mask is not None:
+            heat = heat * torch.from_numpy(mask > 0)
+        scores = nms(heat[None], cfg.nms_radius)[0]
+        return select_keypoints(scores, cfg.detection_threshold, cfg.border, cfg.max_keypoints)
+
+    def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
+        size = self.keypoint_size
+        return tuple(
+            cv2.KeyPoint(float(x), float(y), size, -1.0, float(s), 0, -1)
+            for (x, y), s in zip(points.tolist(), scores.tolist())
+        )
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        heat, _ = self.dense(gray)
+        return self._to_keypoints(*self._keypoints(heat, mask))
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        _, desc = self.dense(gray)
+        points = torch.from_numpy(keypoints_to_array(keypoints)).float()
+        with torch.inference_mode():
+            out = sample_descriptors(desc, points).numpy()
+        return keypoints, np.ascontiguousarray(out, dtype=np.float32)
+
+    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        heat, desc = self.dense(gray)
+        points, scores = self._keypoints(heat, mask)
+        if points.shape[0] == 0:
+            return (), None
+        with torch.inference_mode():
+            out = sample_descriptors(desc, points).numpy()
+        return self._to_keypoints(points, scores), np.ascontiguousarray(out, dtype=np.float32)
+
+
+def SuperPoint_create(**params: Any) -> SuperPoint:  # noqa: N802 (OpenCV naming)
+    """Create a :class:`SuperPoint`, e.g. ``SuperPoint_create(max_keypoints=2048)``."""
+    return SuperPoint(**params)
+

@@ -1,0 +1,128 @@
+"""Configuration of the SuperPoint training pipeline: one frozen dataclass per stage.
+
+A YAML file has one mapping per stage (``shapes``, ``magicpoint``, ``adapt``, ``joint``)
+plus ``preset`` and ``seed``; unknown keys raise, listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
+
+__all__ = [
+    "ShapesConfig", "MagicPointConfig", "AdaptConfig", "JointConfig", "SuperPointTrainConfig", "load_config",
+]
+
+
+@dataclass(frozen=True)
+class ShapesConfig:
+    """Synthetic Shapes set: ``count`` images of ``size`` = (w, h)."""
+
+    count: int = 12000
+    size: tuple[int, int] = (160, 120)
+
+
+@dataclass(frozen=True)
+class MagicPointConfig:
+    """Detector-only training on Synthetic Shapes."""
+
+    steps: int = 2500
+    batch_size: int = 24
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    warp_probability: float = 0.5
+    homography: HomographyDistribution = field(
+        default_factory=lambda: HomographyDistribution(scale=(0.8, 1.2), max_rotation_deg=25.0,
+                                                       max_perspective=0.1, max_translation=0.1, center_region=0.5)
+    )
+    checkpoint_every: int = 200
+    log_every: int = 50
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """Homographic adaptation of photos with the MagicPoint detector."""
+
+    image_size: tuple[int, int] = (320, 240)
+    crops_per_photo: int = 2
+    homographies: int = 64
+    homography: HomographyDistribution = field(
+        default_factory=lambda: HomographyDistribution(scale=(0.7, 1.3), max_rotation_deg=30.0,
+                                                       max_perspective=0.12, max_translation=0.1, center_region=0.5)
+    )
+    nms_radius: int = 4
+    detection_threshold: float = 0.015
+    max_keypoints: int | None = 600
+    border: int = 4
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    """Joint detector + descriptor training on homography-related photo pairs."""
+
+    steps: int = 2500
+    batch_size: int = 4
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    descriptor_weight: float = 1.0
+    lambda_d: float = 250.0
+    pos_margin: float = 1.0
+    neg_margin: float = 0.2
+    radius: float = 8.0
+    homography: HomographyDistribution = field(
+        default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
+                                                       max_perspective=0.15, max_translation=0.1, center_region=0.5)
+    )
+    photometric: PhotometricDistribution = field(
+        default_factory=lambda: PhotometricDistribution(gamma=(0.7, 1.4), brightness=30.0, contrast=(0.7, 1.3),
+                                                        shading=0.3, blur_sigma=(0.0, 1.2), noise_std=(0.0, 6.0))
+    )
+    checkpoint_every: int = 200
+    log_every: int = 50
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class SuperPointTrainConfig:
+    """The whole pipeline."""
+
+    preset: str = "superpoint-lite"
+    seed: int = 0
+    channels_last: bool = True
+    shapes: ShapesConfig = field(default_factory=ShapesConfig)
+    magicpoint: MagicPointConfig = field(default_factory=MagicPointConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    joint: JointConfig = field(default_factory=JointConfig)
+
+
+def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
+    valid = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {where}; valid: {sorted(valid)}")
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        default = valid[key].default_factory() if valid[key].default_factory is not dataclasses.MISSING else valid[key].default  # type: ignore[misc]
+        if dataclasses.is_dataclass(default):
+            kwargs[key] = _build(type(default), dict(value or {}), f"{where}.{key}")
+        elif isinstance(default, tuple) and value is not None:
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | os.PathLike | None) -> SuperPointTrainConfig:
+    """Read a YAML config (None = defaults)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return _build(SuperPointTrainConfig, raw, "config")

@@ -1,0 +1,132 @@
+"""Stage 4 of SuperPoint training: detector + descriptor on homography-related photo pairs.
+
+Each pair is a pseudo-labelled crop (view a) and its warp by a random homography H
+(view b), both with independent photometric changes. Loss per pair:
+``CE(a) + CE(b) + descriptor_weight * hinge(a, b, H)`` (:mod:`superpoint_losses`), where
+view b's cross-entropy and hinge ignore cells without image content. Initialised from
+the MagicPoint weights; seeded per step; resumable from ``out/checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cvlearned.models.superpoint import build_net
+from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
+from cvlearned.training.magicpoint import warp_points
+from cvlearned.training.run_state import resume, save_checkpoint, warmup_linear_decay
+from cvlearned.training.superpoint_config import SuperPointTrainConfig
+from cvlearned.training.superpoint_losses import cell_labels, descriptor_loss, detector_loss, valid_cells
+from cvlearned.weight_files import load_into, load_state_dict
+
+__all__ = ["load_adapted", "joint_pair", "joint_losses", "train_joint"]
+
+
+def load_adapted(path: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Read an ``adapt.npz`` → ((M, H, W) uint8 crops, list of (N_i, 2) pseudo-labels)."""
+    with np.load(path) as data:
+        offsets, pts = data["offsets"], data["points"]
+        return data["images"], [pts[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def joint_pair(image: np.ndarray, points: np.ndarray, rng: np.random.Generator, cfg: SuperPointTrainConfig) -> dict:
+    """One training pair: images a/b (H, W) uint8, labels a/b (Hc, Wc), valid b (H, W), H (3, 3)."""
+    h, w = image.shape
+    H = sample_homography(rng, (w, h), cfg.joint.homography)
+    view_b = warp_image(image, H, (w, h))
+    valid_b = warp_image(np.ones((h, w), np.uint8), H, (w, h))
+    pts_b = warp_points(H, points)
+    inside = (pts_b[:, 0] >= 0) & (pts_b[:, 0] <= w - 1) & (pts_b[:, 1] >= 0) & (pts_b[:, 1] <= h - 1)
+    return {
+        "a": apply_photometric(rng, image, cfg.joint.photometric),
+        "b": apply_photometric(rng, view_b, cfg.joint.photometric),
+        "labels_a": cell_labels(points, h, w, rng),
+        "labels_b": cell_labels(pts_b[inside], h, w, rng),
+        "valid_b": valid_b,
+        "H": H,
+    }
+
+
+def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainConfig,
+                 channels_last: bool = False) -> dict[str, torch.Tensor]:
+    """Forward both views of every pair → {"detector", "descriptor", "total"} (scalars)."""
+    j = cfg.joint
+    x = torch.from_numpy(np.stack([p["a"] for p in pairs] + [p["b"] for p in pairs])).float()[:, None] / 255.0
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    logits, desc = net(x)
+    n = len(pairs)
+    labels = torch.from_numpy(np.stack([p["labels_a"] for p in pairs] + [p["labels_b"] for p in pairs]))
+    valid_b = valid_cells(torch.from_numpy(np.stack([p["valid_b"] for p in pairs])))
+    valid = torch.cat([torch.ones_like(valid_b), valid_b])
+    det = 2.0 * detector_loss(logits, labels, valid)
+    des = torch.stack([
+        descriptor_loss(desc[i], desc[n + i], torch.from_numpy(p["H"]).float(), valid_b[i], j.radius,
+                        j.pos_margin, j.neg_margin, j.lambda_d)
+        for i, p in enumerate(pairs)
+    ]).mean()
+    return {"detector": det, "descriptor": des, "total": det + j.descriptor_weight * des}
+
+
+def train_joint(
+    cfg: SuperPointTrainConfig, images: np.ndarray, points: list[np.ndarray], out: Path, log: logging.Logger,
+    init: str | os.PathLike | None = None, progress: bool = True, max_steps_this_run: int | None = None,
+) -> tuple[torch.nn.Module, list[dict[str, float]]]:
+    """Train (or resume) from the MagicPoint weights ``init`` → (net in eval mode, history)."""
+    j = cfg.joint
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    net = build_net(cfg.preset)
+    if init is not None:
+        load_into(net, load_state_dict(init), init)
+    opt = torch.optim.Adam(net.parameters(), lr=j.lr)
+    ckpt = out / "checkpoint.pt"
+    start, elapsed_before = resume(ckpt, net, opt, log)
+    if cfg.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    net.train()
+    stop = j.steps if max_steps_this_run is None else min(j.steps, start + max_steps_this_run)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=j.steps, initial=start, desc="superpoint joint", mininterval=10.0)
+    t0, running, history, done = time.time(), [], [], start
+    for step in range(start, stop):
+        if j.max_minutes is not None and (time.time() - t0) / 60.0 > j.max_minutes:
+            log.info("time budget of %.1f min reached at step %d", j.max_minutes, step)
+            break
+        rng = np.random.default_rng([cfg.seed, 4, step])
+        idx = rng.choice(len(images), j.batch_size, replace=False)
+        pairs = [joint_pair(images[i], points[i], rng, cfg) for i in idx]
+        for group in opt.param_groups:
+            group["lr"] = warmup_linear_decay(j.lr, step, j.warmup_steps, j.steps)
+        losses = joint_losses(net, pairs, cfg, cfg.channels_last)
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        opt.step()
+        running.append([float(losses[k].detach()) for k in ("total", "detector", "descriptor")])
+        done = step + 1
+        if bar is not None:
+            bar.update(1)
+        if done % j.log_every == 0:
+            mean = np.mean(running, axis=0)
+            entry = {"step": done, "loss": float(mean[0]), "detector": float(mean[1]), "descriptor": float(mean[2]),
+                     "elapsed_s": elapsed_before + time.time() - t0}
+            running = []
+            history.append(entry)
+            log.info(json.dumps(entry))
+        if done % j.checkpoint_every == 0:
+            save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
+    if done > start:
+        save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
+    if bar is not None:
+        bar.close()
+    return net.eval(), history

@@ -1,0 +1,97 @@
+"""SuperPoint's training losses (DeTone et al., 2018, Sec. 3.4).
+
+* Detector: per 8x8 cell, a 65-way cross-entropy whose target is the position of the
+  labelled keypoint inside the cell (0..63), or the dustbin (64) when the cell has none.
+* Descriptor: a hinge loss over all pairs of descriptor cells of two views related by a
+  homography H: cells whose centres correspond within ``radius`` pixels are positives,
+  ``lambda_d * max(0, m_p - d·d')``; all others negatives, ``max(0, d·d' - m_n)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cvlearned.models.superpoint import CELL
+
+__all__ = ["cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss"]
+
+DUSTBIN = CELL * CELL
+
+
+def cell_labels(points: np.ndarray, height: int, width: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """(N, 2) keypoint positions (x, y) → (H/8, W/8) int64 targets in 0..64.
+
+    Positions are rounded to the nearest pixel; when several keypoints fall in one cell,
+    one is chosen at random (the first one when ``rng`` is None).
+    """
+    hc, wc = height // CELL, width // CELL
+    labels = np.full((hc, wc), DUSTBIN, np.int64)
+    pts = np.rint(np.asarray(points, np.float64).reshape(-1, 2)).astype(np.int64)
+    keep = (pts[:, 0] >= 0) & (pts[:, 0] < wc * CELL) & (pts[:, 1] >= 0) & (pts[:, 1] < hc * CELL)
+    pts = pts[keep]
+    if rng is not None:
+        pts = pts[rng.permutation(len(pts))]
+    for x, y in pts[::-1]:  # the first point of a cell is written last and wins
+        labels[y // CELL, x // CELL] = (y % CELL) * CELL + (x % CELL)
+    return labels
+
+
+def valid_cells(valid_pixels: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) bool/0-1 valid pixels → (B, H/8, W/8) bool: cells that are entirely valid."""
+    pooled = -F.max_pool2d(-valid_pixels.float()[:, None], CELL)[:, 0]
+    return pooled > 0.5
+
+
+def detector_loss(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy of (B, 65, Hc, Wc) logits against (B, Hc, Wc) targets over valid cells."""
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    if valid is None:
+        return ce.mean()
+    weight = valid.float()
+    return (ce * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def cell_centres(hc: int, wc: int, device: torch.device | None = None) -> torch.Tensor:
+    """(Hc*Wc, 2) pixel centres (x, y) of the descriptor cells, row-major."""
+    ys, xs = torch.meshgrid(torch.arange(hc, device=device), torch.arange(wc, device=device), indexing="ij")
+    return torch.stack([xs.reshape(-1), ys.reshape(-1)], 1).float() * CELL + (CELL - 1) / 2.0
+
+
+def _apply_h(H: torch.Tensor, pts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    p = torch.cat([pts, torch.ones_like(pts[:, :1])], 1) @ H.T
+    return p[:, :2] / p[:, 2:3].clamp_min(1e-9), p[:, 2]
+
+
+def descriptor_loss(
+    desc_a: torch.Tensor,
+    desc_b: torch.Tensor,
+    H: torch.Tensor,
+    valid_b: torch.Tensor | None = None,
+    radius: float = 8.0,
+    pos_margin: float = 1.0,
+    neg_margin: float = 0.2,
+    lambda_d: float = 250.0,
+) -> torch.Tensor:
+    """Hinge loss between (D, Hc, Wc) descriptor maps of view a and view b, b = H(a).
+
+    ``H`` (3, 3) maps view-a pixels to view-b pixels; ``valid_b`` (Hc, Wc) marks view-b
+    cells with image content. Pairs whose a-cell maps outside view b or whose b-cell is
+    invalid are ignored; the loss is the mean over the remaining pairs.
+    """
+    d, hc, wc = desc_a.shape
+    centres = cell_centres(hc, wc, desc_a.device)
+    warped, depth = _apply_h(H.to(centres), centres)
+    inside = (
+        (depth > 0)
+        & (warped[:, 0] >= -0.5) & (warped[:, 0] <= wc * CELL - 0.5)
+        & (warped[:, 1] >= -0.5) & (warped[:, 1] <= hc * CELL - 0.5)
+    )
+    positive = torch.cdist(warped, centres) <= radius
+    dots = desc_a.reshape(d, -1).t() @ desc_b.reshape(d, -1)
+    loss = lambda_d * positive * F.relu(pos_margin - dots) + (~positive) * F.relu(dots - neg_margin)
+    weight = inside[:, None].float().expand_as(loss)
+    if valid_b is not None:
+        weight = weight * valid_b.reshape(1, -1).float()
+    return (loss * weight).sum() / weight.sum().clamp_min(1.0)

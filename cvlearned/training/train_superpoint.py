@@ -1,0 +1,106 @@
+"""Train SuperPoint, one command per stage (``cvlearned train superpoint --stage ...``).
+
+    cvlearned train superpoint --stage shapes     --out runs/sp        # Synthetic Shapes set
+    cvlearned train superpoint --stage magicpoint --out runs/sp        # detector on shapes
+    cvlearned train superpoint --stage adapt      --out runs/sp --images DIR   # pseudo-labels
+    cvlearned train superpoint --stage joint      --out runs/sp --images DIR \\
+        --export weights/superpoint-lite-v1.pt                         # detector + descriptor
+
+Every stage reads what the previous one wrote in ``--out`` (``shapes.npz``,
+``magicpoint/final.pt``, ``adapt.npz``) and writes into it; training stages resume from
+their ``checkpoint.pt``. Photos are split by name: every 10th file (sorted) is held out.
+Logs go to ``<stage folder>/train.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from cvlearned.training.superpoint_config import SuperPointTrainConfig, load_config
+
+__all__ = ["STAGES", "main"]
+
+STAGES = ("shapes", "magicpoint", "adapt", "joint")
+
+
+def _stage_shapes(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
+    from cvlearned.synthetic.shapes import load_or_make_shapes
+
+    images, points = load_or_make_shapes(out / "shapes.npz", cfg.shapes.count, cfg.shapes.size, cfg.seed, True)
+    print(f"{len(images)} synthetic images, {sum(len(p) for p in points)} corners -> {out / 'shapes.npz'}")
+
+
+def _stage_magicpoint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
+    from cvlearned.synthetic.shapes import load_or_make_shapes
+    from cvlearned.training.magicpoint import train_magicpoint
+    from cvlearned.training.run_state import export_weights, setup_logging
+
+    folder = out / "magicpoint"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = setup_logging(folder, "cvlearned.train_superpoint.magicpoint")
+    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
+    images, points = load_or_make_shapes(out / "shapes.npz", cfg.shapes.count, cfg.shapes.size, cfg.seed, True)
+    net, _ = train_magicpoint(cfg, images, points, folder, log)
+    export_weights(net, folder / "final.pt")
+
+
+def _photos(cfg: SuperPointTrainConfig, args: argparse.Namespace, split: str):
+    from cvlearned.synthetic.photos import load_photo_folder
+    from cvlearned.training.patch_pairs import split_photos
+
+    if not args.images:
+        raise SystemExit("--images DIR is required for this stage")
+    return split_photos(load_photo_folder(args.images, max_side=2 * max(cfg.adapt.image_size)), split)
+
+
+def _stage_adapt(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
+    from cvlearned.training.homographic_adaptation import adapt_photos, load_detector
+
+    net = load_detector(cfg.preset, out / "magicpoint" / "final.pt")
+    adapt_photos(net, _photos(cfg, args, "train"), cfg, out / "adapt.npz", progress=True)
+
+
+def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
+    from cvlearned.training.run_state import export_weights, setup_logging
+    from cvlearned.training.superpoint_joint import load_adapted, train_joint
+
+    folder = out / "joint"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = setup_logging(folder, "cvlearned.train_superpoint.joint")
+    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
+    images, points = load_adapted(out / "adapt.npz")
+    net, _ = train_joint(cfg, images, points, folder, log, init=out / "magicpoint" / "final.pt")
+    export_weights(net, folder / "final.pt")
+    if args.export:
+        path = export_weights(net, args.export)
+        log.info("exported %s (%d bytes)", path, path.stat().st_size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.add_argument("--config", help="YAML config (default: cvlearned's superpoint-lite recipe)")
+    parser.add_argument("--out", required=True, help="run folder shared by the stages")
+    parser.add_argument("--images", help="folder of training photos (stages adapt, joint)")
+    parser.add_argument("--export", help="joint stage: also write the final state dict here")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    {"shapes": _stage_shapes, "magicpoint": _stage_magicpoint, "adapt": _stage_adapt, "joint": _stage_joint}[
+        args.stage
+    ](cfg, out, args)
+    print(f"stage {args.stage} done in {time.time() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,247 @@
+"""Multi-view reconstruction: cvlearned features + our matches -> COLMAP incremental mapping.
+
+    python examples/sfm.py IMAGE_DIR [--feature NAME] [--out DIR] [--K FX FY CX CY]
+                           [--window W] [--max-keypoints N]
+
+Pipeline: every image -> ``detectAndCompute`` -> per image pair (all pairs, or each image
+with the next ``--window`` ones) mutual-NN + ratio matching -> essential-matrix RANSAC
+(OpenCV) -> the inlier matches, keypoints and intrinsics go into a COLMAP database via
+:mod:`cvlearned.adapters.colmap` -> ``pycolmap.incremental_mapping``. COLMAP never sees a
+descriptor. Prints registered images, 3D points and the mean reprojection error.
+
+Without ``--K`` all images get ``fx = fy = 1.2 * longest side`` and a centred principal
+point, which COLMAP then refines. :func:`compare_to_truth` scores the recovered camera
+centres against known ones after a similarity (Umeyama) alignment.
+Needs pycolmap (``pip install cvlearned[colmap]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cvlearned.adapters import colmap
+from cvlearned.evaluation.bench import make_feature
+from cvlearned.evaluation.extraction import Extraction, extract
+from cvlearned.evaluation.matching import MatchingOptions
+from cvlearned.evaluation.metrics.pose import estimate_relative_pose
+from cvlearned.registry import list_features
+from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
+
+
+def default_feature() -> str:
+    """"superpoint-lite" when registered, else "hardnet-lite"."""
+    return "superpoint-lite" if "superpoint-lite" in list_features() else "hardnet-lite"
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def image_pairs(n: int, window: int | None = None) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, to match: all of them, or ``j - i <= window`` (sequences)."""
+    if window is not None and window < 1:
+        raise ValueError(f"window must be >= 1 or None, got {window}")
+    return [(i, j) for i, j in itertools.combinations(range(n), 2) if window is None or j - i <= window]
+
+
+def verified_matches(
+    ex0: Extraction, ex1: Extraction, K0: np.ndarray, K1: np.ndarray, matching: MatchingOptions,
+    threshold_px: float = 1.0, min_inliers: int = 15,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
+    """Descriptor matches that survive essential-matrix RANSAC.
+
+    Returns ((M, 2) inlier index pairs, (R, t) with ``X1 = R X0 + t``), or None when fewer
+    than ``min_inliers`` survive.
+    """
+    matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    if len(matches) < min_inliers:
+        return None
+    pose = estimate_relative_pose(ex0.points[matches[:, 0]], ex1.points[matches[:, 1]], K0, K1,
+                                  threshold_px=threshold_px)
+    if pose is None or pose.num_inliers < min_inliers:
+        return None
+    return matches[pose.inliers], (pose.R, pose.t)
+
+
+# ----------------------------------------------------------------------------- ground truth
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares similarity ``dst ~ s * R @ src + t`` (Umeyama 1991).
+
+    Args:
+        src, dst: (N, 3) corresponding points, N >= 3 (N >= 2 gives a valid, non-unique R).
+    Returns:
+        (s, R (3, 3) proper rotation, t (3,)).
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.ndim != 2 or src.shape[1] != 3 or src.shape != dst.shape:
+        raise ValueError(f"src and dst must both be (N, 3), got {src.shape} and {dst.shape}")
+    if len(src) < 2:
+        raise ValueError(f"need at least 2 point pairs, got {len(src)}")
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    xs, xd = src - mu_s, dst - mu_d
+    var_s = float((xs**2).sum(1).mean())
+    if var_s < 1e-24:
+        raise ValueError("source points coincide: the scale is undefined")
+    U, D, Vt = np.linalg.svd(xd.T @ xs / len(src))
+    S = np.diag([1.0, 1.0, np.sign(np.linalg.det(U) * np.linalg.det(Vt)) or 1.0])
+    R = U @ S @ Vt
+    s = float(np.trace(np.diag(D) @ S) / var_s)
+    return s, R, mu_d - s * R @ mu_s
+
+
+@dataclass(frozen=True)
+class TruthComparison:
+    """Estimated vs true camera centres after similarity alignment."""
+
+    num_compared: int
+    rms_error: float  # in the units of the true centres
+    extent: float  # largest distance between two true centres
+    relative_rms: float  # rms_error / extent
+    scale: float  # similarity scale, reconstruction -> truth
+
+
+def compare_to_truth(reconstruction: Any, true_centres: Mapping[str, np.ndarray]) -> TruthComparison:
+    """Align the registered camera centres to ``{image name: (3,) true centre}`` (Umeyama)
+    and report the RMS centre error, also relative to the trajectory extent."""
+    estimated = colmap.camera_centres(reconstruction)
+    names = sorted(set(estimated) & set(true_centres))
+    if len(names) < 3:
+        raise ValueError(f"need >= 3 registered images with a true centre, got {len(names)}")
+    est = np.stack([estimated[n] for n in names])
+    true = np.stack([np.asarray(true_centres[n], dtype=np.float64).reshape(3) for n in names])
+    s, R, t = umeyama(est, true)
+    rms = float(np.sqrt(((s * est @ R.T + t - true) ** 2).sum(1).mean()))
+    extent = float(max(np.linalg.norm(a - b) for a, b in itertools.combinations(true, 2)))
+    return TruthComparison(len(names), rms, extent, rms / extent if extent > 0 else float("nan"), s)
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class SfmResult:
+    """What :func:`run` produced."""
+
+    feature: str
+    summary: colmap.ReconstructionSummary
+    reconstruction: Any  # pycolmap.Reconstruction or None
+    num_pairs: int  # pairs matched
+    num_verified_pairs: int  # pairs written to the database
+    seconds: dict[str, float]  # "features", "matching", "mapping"
+
+
+def list_images(image_dir: Path) -> list[Path]:
+    """Image files of ``image_dir`` (not recursive), sorted by name."""
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"image folder {image_dir} does not exist")
+    files = sorted(p for p in image_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if len(files) < 2:
+        raise ValueError(f"need at least 2 images in {image_dir}, found {len(files)}")
+    return files
+
+
+def _default_K(width: int, height: int) -> np.ndarray:
+    f = 1.2 * max(width, height)
+    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+
+
+def run(
+    image_dir: str | Path,
+    feature: str | None = None,
+    out_dir: str | Path = "sfm_out",
+    K: np.ndarray | None = None,
+    window: int | None = None,
+    max_keypoints: int | None = 2048,
+    matching: MatchingOptions = MatchingOptions(mutual=True, ratio=0.8),
+    options: Any = None,
+) -> SfmResult:
+    """Reconstruct the images of ``image_dir`` (see the module docstring).
+
+    Args:
+        K: (3, 3) intrinsics shared by all images (kept fixed), or None to guess and refine.
+        window: match each image with the next ``window`` images only; None = all pairs.
+        options: ``pycolmap.IncrementalPipelineOptions`` (default ``colmap.mapping_options``).
+    """
+    name = feature or default_feature()
+    files = list_images(Path(image_dir))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+
+    start = time.perf_counter()
+    feat = make_feature(name, max_keypoints)
+    images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+    extractions = []
+    cameras = []
+    for f, image in zip(files, images):
+        if image is None:
+            raise ValueError(f"cannot read image {f}")
+        h, w = image.shape[:2]
+        cameras.append(colmap.PinholeCamera(_default_K(w, h) if K is None else K, w, h))
+        extractions.append(extract(feat, image))
+    seconds["features"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    pairs = image_pairs(len(files), window)
+    matches, poses = {}, {}
+    for i, j in pairs:
+        found = verified_matches(extractions[i], extractions[j], cameras[i].K, cameras[j].K, matching)
+        if found is not None:
+            matches[(i, j)], poses[(i, j)] = found
+    seconds["matching"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    db_path = out / "database.db"
+    colmap.write_database(db_path, [f.name for f in files], cameras, [e.points for e in extractions],
+                          matches, poses=poses, overwrite=True)
+    if options is None:
+        options = colmap.mapping_options(refine_intrinsics=K is None)
+    reconstruction = colmap.reconstruct(db_path, Path(image_dir), out / "sparse", options)
+    seconds["mapping"] = time.perf_counter() - start
+    summary = colmap.summarize(reconstruction, len(files))
+    return SfmResult(name, summary, reconstruction, len(pairs), len(matches), seconds)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("image_dir", type=Path)
+    parser.add_argument("--feature", default=None, help=f"registered feature (default {default_feature()})")
+    parser.add_argument("--out", type=Path, default=Path("sfm_out"), help="database + models folder")
+    parser.add_argument("--K", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"), default=None,
+                        help="shared pinhole intrinsics, OpenCV pixel-centre convention")
+    parser.add_argument("--window", type=int, default=None, help="sequential matching window (default: all pairs)")
+    parser.add_argument("--max-keypoints", type=int, default=2048)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    K = None
+    if args.K is not None:
+        fx, fy, cx, cy = args.K
+        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+    result = run(args.image_dir, args.feature, args.out, K, args.window, args.max_keypoints)
+    s = result.summary
+    print(f"feature {result.feature}: {result.num_verified_pairs}/{result.num_pairs} pairs verified")
+    print(f"registered images: {s.num_registered}/{s.num_images}")
+    print(f"3D points: {s.num_points3D}")
+    print(f"mean reprojection error: {s.mean_reprojection_error:.3f} px")
+    print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
+    print(f"COLMAP models: {args.out / 'sparse'}")
+    return 0 if s.num_registered else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Two-view reconstruction: matches → essential matrix → relative pose → coloured point cloud.
+
+    python examples/two_view.py IMG1 IMG2 [--K fx,fy,cx,cy | --K k11,...,k33] [--feature NAME]
+        [--method ransac|magsac] [--gt FILE_OR_VALUES] [--out DIR]
+
+Features are matched with mutual nearest neighbours and Lowe's ratio test, the essential
+matrix is found with ``cv2.findEssentialMat`` (RANSAC or ``cv2.USAC_MAGSAC``) and decomposed
+with ``cv2.recoverPose``; inliers are triangulated (``cv2.triangulatePoints``) in camera-1
+coordinates with unit baseline. Writes ``DIR/points.ply`` (ASCII, colours from IMG1) and
+``DIR/matches.png`` (green = inliers). ``--gt`` is the true pose ``X2 = R X1 + t`` as a 3x4
+``[R | t]`` matrix, row-major: 12 numbers inline (comma/space separated) or in a text file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import cvlearned
+from cvlearned.evaluation.bench import make_feature
+from cvlearned.evaluation.extraction import extract
+from cvlearned.evaluation.matching import MatchingOptions
+from cvlearned.evaluation.metrics import estimate_relative_pose
+from cvlearned.evaluation.pair_eval import pose_errors
+from cvlearned.visualization import draw_matches
+
+METHODS = ("ransac", "magsac")
+
+
+def default_feature() -> str:
+    """The learned default: ``superpoint-lite`` when registered, else ``hardnet-lite``."""
+    return "superpoint-lite" if "superpoint-lite" in cvlearned.list_features() else "hardnet-lite"
+
+
+@dataclass(frozen=True)
+class TwoViewResult:
+    """Outcome of :func:`run`.
+
+    R (3, 3), t (3,) unit: estimated ``X2 = R X1 + t`` (None when estimation failed);
+    points (P, 3) float64 triangulated inliers in camera-1 coordinates (|baseline| = 1);
+    colors (P, 3) uint8 RGB sampled from image 1; rot_err_deg / trans_err_deg: deviation
+    from ``--gt`` (None without ground truth, inf when estimation failed).
+    """
+
+    feature: str
+    num_matches: int
+    num_inliers: int
+    R: np.ndarray | None
+    t: np.ndarray | None
+    points: np.ndarray
+    colors: np.ndarray
+    rot_err_deg: float | None = None
+    trans_err_deg: float | None = None
+    ply_path: Path | None = None
+    matches_path: Path | None = None
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(v) for v in re.split(r"[\s,;]+", text.strip()) if v]
+    except ValueError:
+        raise ValueError(f"expected numbers separated by commas or spaces, got {text!r}") from None
+
+
+def parse_K(text: str) -> np.ndarray:
+    """``"fx,fy,cx,cy"`` or 9 row-major values → (3, 3) float64 intrinsics."""
+    v = _numbers(text)
+    if len(v) == 4:
+        fx, fy, cx, cy = v
+        K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    elif len(v) == 9:
+        K = np.array(v).reshape(3, 3)
+    else:
+        raise ValueError(f"--K needs 4 values (fx,fy,cx,cy) or 9 (row-major 3x3), got {len(v)}")
+    if not (K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[2], [0, 0, 1])):
+        raise ValueError(f"K must have positive focal lengths and last row (0, 0, 1), got {K.tolist()}")
+    return K
+
+
+def default_K(width: int, height: int) -> np.ndarray:
+    """Guess for uncalibrated images: focal 1.2 x the longest side, centred principal point."""
+    f = 1.2 * max(width, height)
+    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+
+
+def parse_gt(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A file holding, or an inline string of, 12 numbers ``[R | t]`` row-major → (R (3, 3), t (3,))."""
+    path = Path(text)
+    v = _numbers(path.read_text() if path.is_file() else text)
+    if len(v) != 12:
+        raise ValueError(f"--gt needs 12 numbers (3x4 [R | t], row-major), got {len(v)}")
+    Rt = np.array(v).reshape(3, 4)
+    R, t = Rt[:, :3], Rt[:, 3]
+    if not np.allclose(R @ R.T, np.eye(3), atol=1e-4) or np.linalg.det(R) < 0:
+        raise ValueError("--gt rotation is not a rotation matrix")
+    return R, t
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """``cv2.imread`` as BGR; FileNotFoundError when missing or unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read image {path}")
+    return image
+
+
+def triangulate(pts0: np.ndarray, pts1: np.ndarray, K0: np.ndarray, K1: np.ndarray, R: np.ndarray,
+                t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Triangulate (N, 2) pixel matches → ((N, 3) points in camera-0 frame, (N,) bool in front of both)."""
+    P0 = K0 @ np.hstack([np.eye(3), np.zeros((3, 1))])
+    P1 = K1 @ np.hstack([R, t.reshape(3, 1)])
+    X = cv2.triangulatePoints(P0, P1, pts0.T.astype(np.float64), pts1.T.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        X = (X[:3] / X[3]).T
+    z1 = X @ R[2] + t[2]
+    valid = np.isfinite(X).all(axis=1) & (X[:, 2] > 0) & (z1 > 0)
+    return X, valid
+
+
+def sample_colors(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """RGB uint8 (N, 3) of ``image`` (BGR or gray) at the nearest pixels of (N, 2) ``points``."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+    h, w = bgr.shape[:2]
+    x = np.clip(np.rint(points[:, 0]).astype(int), 0, w - 1)
+    y = np.clip(np.rint(points[:, 1]).astype(int), 0, h - 1)
+    return bgr[y, x][:, ::-1].copy()
+
+
+def write_ply(path: Path, points: np.ndarray, colors: np.ndarray) -> None:
+    """ASCII PLY with (N, 3) float vertices and (N, 3) uint8 RGB colours."""
+    if points.shape != colors.shape or points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"points and colors must both be (N, 3), got {points.shape} and {colors.shape}")
+    header = ["ply", "format ascii 1.0", f"element vertex {len(points)}", "property float x",
+              "property float y", "property float z", "property uchar red", "property uchar green",
+              "property uchar blue", "end_header"]
+    rows = [f"{x:.6g} {y:.6g} {z:.6g} {r} {g} {b}" for (x, y, z), (r, g, b) in zip(points, colors.astype(int))]
+    path.write_text("\n".join(header + rows) + "\n")
+
+
+def run(
+    image0: np.ndarray | str | Path,
+    image1: np.ndarray | str | Path,
+    K: np.ndarray | None = None,
+    *,
+    feature: str | None = None,
+    method: str = "ransac",
+    gt: tuple[np.ndarray, np.ndarray] | None = None,
+    out_dir: str | Path | None = None,
+    max_keypoints: int | None = 2048,
+    matching: MatchingOptions = MatchingOptions(mutual=True, ratio=0.8),
+) -> TwoViewResult:
+    """Relative pose and point cloud of two views sharing intrinsics ``K`` (3, 3).
+
+    Images are BGR arrays or paths; ``K=None`` uses :func:`default_K`. With ``out_dir`` the
+    PLY and the match visualisation are written there.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    img0 = image0 if isinstance(image0, np.ndarray) else read_image(image0)
+    img1 = image1 if isinstance(image1, np.ndarray) else read_image(image1)
+    K = default_K(img0.shape[1], img0.shape[0]) if K is None else np.asarray(K, np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f"K must be (3, 3), got {K.shape}")
+    name = default_feature() if feature is None else feature
+    detector = make_feature(name, max_keypoints)
+    ex0, ex1 = extract(detector, img0), extract(detector, img1)
+    matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
+    pose = estimate_relative_pose(pts0, pts1, K, K, method=method)
+
+    inliers = np.zeros(len(matches), bool) if pose is None else pose.inliers
+    points, colors = np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
+    if pose is not None and inliers.any():
+        X, valid = triangulate(pts0[inliers], pts1[inliers], K, K, pose.R, pose.t)
+        points, colors = X[valid], sample_colors(img0, pts0[inliers][valid])
+    rot_err = trans_err = None
+    if gt is not None:
+        rot_err, trans_err = pose_errors(pose, gt[0], gt[1])
+
+    ply_path = matches_path = None
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        ply_path, matches_path = out / "points.ply", out / "matches.png"
+        write_ply(ply_path, points, colors)
+        canvas = draw_matches(img0, ex0.keypoints, img1, ex1.keypoints, matches, inliers,
+                              title=f"{name} {method}: {int(inliers.sum())}/{len(matches)} inliers")
+        cv2.imwrite(str(matches_path), canvas)
+    return TwoViewResult(
+        feature=name, num_matches=len(matches), num_inliers=int(inliers.sum()),
+        R=None if pose is None else pose.R, t=None if pose is None else pose.t,
+        points=points, colors=colors, rot_err_deg=rot_err, trans_err_deg=trans_err,
+        ply_path=ply_path, matches_path=matches_path,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("images", nargs=2, metavar="IMG", help="IMG1 IMG2")
+    parser.add_argument("--K", default=None, help="fx,fy,cx,cy or 9 row-major values (default: focal "
+                                                  "1.2 x longest side, centred principal point)")
+    parser.add_argument("--feature", default=default_feature(),
+                        help=f"registered feature (default: %(default)s; any of {cvlearned.list_features()})")
+    parser.add_argument("--method", choices=METHODS, default="ransac", help="essential-matrix estimator")
+    parser.add_argument("--gt", default=None, help="true [R | t] (3x4 row-major): 12 values or a file")
+    parser.add_argument("--out", type=Path, default=Path("two_view_out"), help="output folder (default: %(default)s)")
+    return parser
+
+
+def _format_error(value: float) -> str:
+    return "undefined" if np.isnan(value) else f"{value:.2f}°"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; exit status 0 ok, 1 pose estimation failed, 2 bad input."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.feature.lower() not in cvlearned.list_features():
+        parser.error(f"unknown feature {args.feature!r}; registered: {cvlearned.list_features()}")
+    try:
+        images = [read_image(p) for p in args.images]
+        K = parse_K(args.K) if args.K else None
+        gt = parse_gt(args.gt) if args.gt else None
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+    if K is None:
+        K = default_K(images[0].shape[1], images[0].shape[0])
+        print(f"no --K given: assuming fx=fy={K[0, 0]:.0f}, cx={K[0, 2]:.1f}, cy={K[1, 2]:.1f}")
+    result = run(images[0], images[1], K, feature=args.feature, method=args.method, gt=gt, out_dir=args.out)
+    print(f"{result.feature} / {args.method}: {result.num_matches} matches, {result.num_inliers} inliers, "
+          f"{len(result.points)} points → {result.ply_path}; matches → {result.matches_path}")
+    if result.R is None:
+        print("relative pose estimation failed", file=sys.stderr)
+        return 1
+    if result.rot_err_deg is not None:
+        print(f"rotation deviation {_format_error(result.rot_err_deg)}, "
+              f"translation-direction deviation {_format_error(result.trans_err_deg)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""SuperPoint training pieces: shapes, labels, homographies, adaptation, losses, optimisation."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cvlearned.models.superpoint import CELL, build_net
+from cvlearned.synthetic.homography import sample_homography
+from cvlearned.synthetic.photos import bundled_photo
+from cvlearned.synthetic.shapes import SHAPE_KINDS, load_or_make_shapes, render_shape
+from cvlearned.training import homographic_adaptation as ha
+from cvlearned.training.magicpoint import magicpoint_batch, train_magicpoint, warp_points
+from cvlearned.training.superpoint_config import load_config
+from cvlearned.training.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
+from cvlearned.training.superpoint_losses import cell_labels, descriptor_loss, detector_loss, valid_cells
+
+CONFIG = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs" / "superpoint-lite.yaml"
+LOG = logging.getLogger("test.superpoint")
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(CONFIG)
+
+
+# ------------------------------------------------------------------------ shapes
+@pytest.mark.parametrize("kind", SHAPE_KINDS)
+def test_shape_labels_sit_on_image_structure(kind):
+    for i in range(5):
+        sample = render_shape(np.random.default_rng([7, i]), (160, 120), kind)
+        assert sample.image.shape == (120, 160) and sample.image.dtype == np.uint8
+        if kind in ("ellipses", "noise"):
+            assert len(sample.points) == 0
+            continue
+        assert len(sample.points) > 0
+        for x, y in sample.points:
+            assert 1 <= x <= 158 and 1 <= y <= 118
+            xi, yi = int(round(x)), int(round(y))
+            window = sample.image[max(yi - 3, 0) : yi + 4, max(xi - 3, 0) : xi + 4].astype(float)
+            assert window.max() - window.min() > 15, f"{kind}: label at ({x:.1f}, {y:.1f}) on a flat region"
+
+
+def test_shapes_are_seeded_and_cached(tmp_path):
+    a = render_shape(np.random.default_rng([1, 2]))
+    b = render_shape(np.random.default_rng([1, 2]))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.points, b.points)
+    images, points = load_or_make_shapes(tmp_path / "s.npz", 6, (64, 48), seed=3)
+    images2, points2 = load_or_make_shapes(tmp_path / "s.npz", 6, (64, 48), seed=3)
+    assert images.shape == (6, 48, 64) and np.array_equal(images, images2)
+    assert all(np.array_equal(p, q) for p, q in zip(points, points2))
+
+
+def test_polygon_labels_are_its_vertices():
+    sample = render_shape(np.random.default_rng([0, 5]), (160, 120), "polygon")
+    assert 3 <= len(sample.points) <= 5
+
+
+# ----------------------------------------------------------- labels and warping
+def test_cell_labels_place_points_and_dustbin():
+    labels = cell_labels(np.array([[10.2, 3.0], [0.0, 0.0], [23.0, 17.0]]), 24, 32)
+    assert labels.shape == (3, 4)
+    assert labels[0, 1] == 3 * CELL + 2 and labels[0, 0] == 0 and labels[2, 2] == 1 * CELL + 7
+    assert (labels == 64).sum() == 12 - 3
+
+
+def test_valid_cells_need_every_pixel():
+    valid = torch.ones(1, 16, 16)
+    valid[0, 3, 12] = 0
+    cells = valid_cells(valid)
+    assert cells.tolist() == [[[True, False], [True, True]]]
+
+
+def test_sampled_homographies_are_invertible_maps():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 320, (50, 2))
+    for _ in range(20):
+        H = sample_homography(rng, (320, 240))
+        back = warp_points(np.linalg.inv(H), warp_points(H, pts))
+        assert np.allclose(back, pts, atol=1e-6)
+
+
+def test_magicpoint_batch_warps_labels_with_the_image(cfg):
+    sample = render_shape(np.random.default_rng([0, 1]), (160, 120), "checkerboard")
+    cfg1 = dataclasses.replace(cfg, magicpoint=dataclasses.replace(cfg.magicpoint, warp_probability=1.0))
+    x, labels, valid = magicpoint_batch(sample.image[None], [sample.points], np.array([0]),
+                                        np.random.default_rng(0), cfg1)
+    assert x.shape == (1, 1, 120, 160) and labels.shape == (1, 15, 20) and valid.dtype == torch.bool
+    # every labelled cell shows structure in the warped image
+    for cy, cx in zip(*np.nonzero(labels[0].numpy() < 64)):
+        patch = x[0, 0, cy * 8 : cy * 8 + 8, cx * 8 : cx * 8 + 8]
+        assert float(patch.max() - patch.min()) > 0.05
+
+
+# ---------------------------------------------------------- homographic adaptation
+def test_aggregation_of_a_covariant_detector_recovers_its_heatmap(monkeypatch):
+    """A 'detector' whose heatmap is the image itself is covariant: warping back and
+    averaging must give the identity view's heatmap (up to interpolation)."""
+    monkeypatch.setattr(ha, "detector_heatmaps", lambda net, views: views.astype(np.float32) / 255.0)
+    gray = np.asarray(bundled_photo("coffee")[:, :, 1], np.uint8)
+    gray = np.ascontiguousarray(gray[100:340, 100:420])
+    import cv2
+
+    gray = cv2.GaussianBlur(gray, (0, 0), 3)
+    heat = ha.aggregate_heatmap(None, gray, 6, np.random.default_rng(0))
+    inner = (slice(20, -20), slice(20, -20))
+    assert np.abs(heat[inner] - gray[inner] / 255.0).mean() < 0.01
+    single = ha.aggregate_heatmap(None, gray, 1, np.random.default_rng(0))
+    assert np.allclose(single, gray / 255.0, atol=1e-6)
+
+
+def test_adaptation_writes_pseudo_labels(tmp_path, cfg):
+    cfg1 = dataclasses.replace(cfg, adapt=dataclasses.replace(cfg.adapt, homographies=3, image_size=(96, 64)))
+    torch.manual_seed(0)
+    net = build_net(cfg.preset).eval()
+    photos = [("astronaut", bundled_photo("astronaut"))]
+    images, points = ha.adapt_photos(net, photos, cfg1, tmp_path / "adapt.npz")
+    assert images.shape == (2, 64, 96)
+    images2, points2 = load_adapted(tmp_path / "adapt.npz")
+    assert np.array_equal(images, images2) and all(np.array_equal(a, b) for a, b in zip(points, points2))
+    assert all(len(p) <= cfg.adapt.max_keypoints for p in points)
+
+
+# ------------------------------------------------------------------------ losses
+def test_detector_loss_small_for_confident_correct_logits():
+    labels = torch.tensor([[[3, 64], [64, 10]]])
+    logits = torch.full((1, 65, 2, 2), -10.0)
+    for y in range(2):
+        for x in range(2):
+            logits[0, labels[0, y, x], y, x] = 10.0
+    assert float(detector_loss(logits, labels)) < 1e-6
+    wrong = torch.roll(logits, 1, dims=1)
+    assert float(detector_loss(wrong, labels)) > 10
+    # invalid cells do not count
+    valid = torch.tensor([[[True, False], [False, False]]])
+    mixed = logits.clone()
+    mixed[0, :, 1, 1] = wrong[0, :, 1, 1]
+    assert float(detector_loss(mixed, labels, valid)) < 1e-6
+
+
+def _orthonormal_map(d: int, hc: int, wc: int) -> torch.Tensor:
+    return torch.eye(d)[:, : hc * wc].reshape(d, hc, wc)
+
+
+def test_descriptor_loss_zero_for_matching_and_orthogonal_descriptors():
+    desc = _orthonormal_map(64, 4, 5)
+    # radius below the cell spacing: only the cell itself is a positive
+    assert float(descriptor_loss(desc, desc, torch.eye(3), radius=4.0)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_descriptor_loss_hand_computed_case():
+    desc_a = _orthonormal_map(4, 1, 2)
+    desc_b = desc_a.flip(2)  # cells swapped: positives orthogonal, negatives identical
+    loss = descriptor_loss(desc_a, desc_b, torch.eye(3), radius=4.0, lambda_d=250.0, pos_margin=1.0, neg_margin=0.2)
+    # 2 positives at 250 * (1 - 0) and 2 negatives at (1 - 0.2), mean over 4 pairs
+    assert float(loss) == pytest.approx((2 * 250.0 + 2 * 0.8) / 4, rel=1e-6)
+
+
+def test_descriptor_loss_follows_the_homography():
+    desc = _orthonormal_map(64, 4, 5)
+    shift = torch.tensor([[1.0, 0, 8.0], [0, 1.0, 0], [0, 0, 1.0]])  # b = a shifted one cell right
+    desc_b = torch.zeros_like(desc)
+    desc_b[:, :, 1:] = desc[:, :, :-1]
+    desc_b[:, :, 0] = torch.eye(64)[:, 40:44]
+    assert float(descriptor_loss(desc, desc_b, shift, radius=4.0)) == pytest.approx(0.0, abs=1e-7)
+    assert float(descriptor_loss(desc, desc, shift, radius=4.0)) > 1.0
+
+
+# ------------------------------------------------------------------ optimisation
+def test_few_magicpoint_steps_reduce_the_loss(tmp_path, cfg):
+    samples = [render_shape(np.random.default_rng([0, i]), (64, 48)) for i in range(8)]
+    images, points = np.stack([s.image for s in samples]), [s.points for s in samples]
+    mp = dataclasses.replace(cfg.magicpoint, steps=12, batch_size=8, warp_probability=0.0, lr=3e-3,
+                             warmup_steps=1, log_every=4, checkpoint_every=100, max_minutes=None)
+    cfg1 = dataclasses.replace(cfg, magicpoint=mp)
+    net, history = train_magicpoint(cfg1, images, points, tmp_path, LOG, progress=False)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_few_joint_steps_reduce_the_loss_and_resume(tmp_path, cfg):
+    gray = np.ascontiguousarray(bundled_photo("astronaut")[100:164, 100:196, 1])
+    images = np.stack([gray, gray[::-1].copy()])
+    points = [np.array([[20.0, 20.0], [50.0, 30.0]], np.float32)] * 2
+    j = dataclasses.replace(cfg.joint, steps=12, batch_size=2, lr=3e-3, warmup_steps=1, log_every=4,
+                            checkpoint_every=100, max_minutes=None)
+    cfg1 = dataclasses.replace(cfg, joint=j)
+    _, first = train_joint(cfg1, images, points, tmp_path, LOG, progress=False, max_steps_this_run=4)
+    _, rest = train_joint(cfg1, images, points, tmp_path, LOG, progress=False)
+    history = first + rest
+    assert [h["step"] for h in history] == [4, 8, 12]
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_joint_losses_are_finite_for_a_pair(cfg):
+    gray = np.ascontiguousarray(bundled_photo("camera")[:64, :96] if bundled_photo("camera").ndim == 2
+                                else bundled_photo("camera")[:64, :96, 0])
+    pair = joint_pair(gray, np.array([[30.0, 30.0]], np.float32), np.random.default_rng(0), cfg)
+    torch.manual_seed(0)
+    losses = joint_losses(build_net(cfg.preset), [pair], cfg)
+    assert all(torch.isfinite(v) for v in losses.values())
+    total = float(losses["total"].detach())
+    assert total == pytest.approx(float((losses["detector"] + losses["descriptor"]).detach()), rel=1e-6)
