@@ -2,7 +2,8 @@
 ``hpatches:PATH``, ``kitti:PATH``, ``pairs:PATH``, ``scannet1500:PATH``, ``megadepth1500:PATH``.
 
 Synthetic specs take options after a colon, e.g. ``synthetic-scenes:layout=street`` or
-``synthetic-homography:split=illumination,photos=/path/to/photos``.
+``synthetic-homography:split=illumination,photos=/path/to/photos``; ``photos_split=val``
+keeps only the photos that training holds out (every 10th file sorted by name).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cvlearned.datasets import (
     load_scannet1500,
 )
 from cvlearned.synthetic import make_homography_pairs, make_scene_pairs, photo_source
+from cvlearned.synthetic.photos import split_photos
 
 SYNTHETIC = ("synthetic-homography", "synthetic-scenes")
 REAL = ("hpatches", "kitti", "pairs", "scannet1500", "megadepth1500")
@@ -30,6 +32,8 @@ def load_dataset(spec: str, *, max_pairs: int | None, seed: int, size: tuple[int
         options = _options(arg)
         n_pairs = max_pairs or 12
         photos = photo_source(options.get("photos"), max_side=1024) if "photos" in options else None
+        if photos is not None and options.get("photos_split", "all") != "all":
+            photos = split_photos(photos, options["photos_split"])
         if kind == "synthetic-homography":
             return make_homography_pairs(photos, n_pairs=n_pairs, split=options.get("split", "viewpoint"),
                                          size=size, seed=seed)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["bundled_photo_names", "bundled_photo", "load_photo_folder", "photo_source"]
+__all__ = ["bundled_photo_names", "bundled_photo", "load_photo_folder", "photo_source", "split_photos"]
 
 # Textured, photographic images that ship inside the scikit-image wheel. Only one of the
 # motorcycle stereo pair is used so that a scene never gets two views of the same content.
@@ -119,3 +120,13 @@ def photo_source(
     if not photos:
         raise FileNotFoundError(f"no readable images in {spec}")
     return photos
+
+
+def split_photos(photos: Sequence[tuple[str, np.ndarray]] | Sequence[str], split: str) -> list:
+    """Hold out every 10th item (sorted by name; indices 9, 19, ...): ``"val"`` or ``"train"``."""
+    items = sorted(photos, key=lambda p: p[0] if isinstance(p, tuple) else p)
+    if split == "val":
+        return items[9::10]
+    if split == "train":
+        return [p for i, p in enumerate(items) if i % 10 != 9]
+    raise ValueError(f"split must be 'train' or 'val', got {split!r}")

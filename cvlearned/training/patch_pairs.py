@@ -44,6 +44,7 @@ from cvlearned.synthetic.homography import (
     sample_homography,
     warp_image,
 )
+from cvlearned.synthetic.photos import split_photos
 
 __all__ = [
     "MiningConfig",
@@ -82,16 +83,6 @@ class MiningConfig:
             {"cfg": dataclasses.asdict(self), "names": list(names), "split": split}, sort_keys=True, default=str
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def split_photos(photos: Sequence[tuple[str, np.ndarray]] | Sequence[str], split: str) -> list:
-    """Hold out every 10th item (sorted by name; indices 9, 19, ...): ``"val"`` or ``"train"``."""
-    items = sorted(photos, key=lambda p: p[0] if isinstance(p, tuple) else p)
-    if split == "val":
-        return items[9::10]
-    if split == "train":
-        return [p for i, p in enumerate(items) if i % 10 != 9]
-    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
 
 
 def local_jacobian(H: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,15 @@ import numpy as np
 import yaml
 
 from cvlearned.synthetic.homography import HomographyDistribution
-from cvlearned.training.patch_pairs import MiningConfig, load_or_mine, split_photos
+from cvlearned.synthetic.photos import split_photos
+from cvlearned.training.patch_pairs import MiningConfig, load_or_mine
+from cvlearned.training.run_state import (
+    export_weights,
+    resume,
+    save_checkpoint,
+    setup_logging,
+    warmup_linear_decay,
+)
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
@@ -89,13 +97,6 @@ def load_config(path: str | os.PathLike | None, **overrides: Any) -> TrainConfig
     return TrainConfig(mining=MiningConfig(**mining), **raw)
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    remaining = max(cfg.steps - cfg.warmup_steps, 1)
-    return cfg.lr * max(0.0, 1.0 - (step - cfg.warmup_steps) / remaining)
-
-
 def _batch(a: np.ndarray, b: np.ndarray, idx: np.ndarray):
     import torch
 
@@ -120,34 +121,6 @@ def evaluate(net, a: np.ndarray, b: np.ndarray, batch: int = 512) -> dict[str, f
     fpr95 = float(np.mean(neg <= thr))
     net.train()
     return {"nn_acc": nn_acc, "fpr95": fpr95}
-
-
-def export_weights(net, path: str | os.PathLike, fp16: bool = False) -> Path:
-    """Write the network's state dict (float tensors as fp16 when ``fp16``) to ``path``."""
-    import torch
-
-    state = {
-        k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu().clone())
-        for k, v in net.state_dict().items()
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
-    return path
-
-
-def _save_checkpoint(path: Path, net, opt, step: int, cfg: TrainConfig, elapsed: float) -> None:
-    import torch
-
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step,
-         "config": json.dumps(dataclasses.asdict(cfg), default=str), "elapsed_s": elapsed},
-        tmp,
-    )
-    tmp.replace(path)
 
 
 def train(
@@ -177,13 +150,7 @@ def train(
     torch.manual_seed(cfg.seed)
     net = build_net(cfg.preset, dropout=cfg.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start, elapsed_before = 0, 0.0
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        net.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        start, elapsed_before = int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0))
-        log.info("resumed from %s at step %d", ckpt_path, start)
+    start, elapsed_before = resume(ckpt_path, net, opt, log)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
     net.train()
@@ -212,7 +179,7 @@ def train(
             xa, xb = xb, xa
         torch.manual_seed(cfg.seed * 1_000_003 + step)
         for group in opt.param_groups:
-            group["lr"] = _lr_at(cfg, step)
+            group["lr"] = warmup_linear_decay(cfg.lr, step, cfg.warmup_steps, cfg.steps)
         x = torch.cat([xa, xb])
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -228,7 +195,7 @@ def train(
             bar.update(1)
         done = final_step = step + 1
         if done % cfg.log_every == 0:
-            entry = {"step": done, "loss": float(np.mean(running)), "lr": _lr_at(cfg, step),
+            entry = {"step": done, "loss": float(np.mean(running)), "lr": warmup_linear_decay(cfg.lr, step, cfg.warmup_steps, cfg.steps),
                      "elapsed_s": elapsed_before + time.time() - t0}
             running = []
             if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
@@ -236,22 +203,13 @@ def train(
             history.append(entry)
             log.info(json.dumps(entry))
         if done % cfg.checkpoint_every == 0:
-            _save_checkpoint(ckpt_path, net, opt, done, cfg, elapsed_before + time.time() - t0)
+            save_checkpoint(ckpt_path, net, opt, done, cfg, elapsed_before + time.time() - t0)
     if final_step > start:
-        _save_checkpoint(ckpt_path, net, opt, final_step, cfg, elapsed_before + time.time() - t0)
+        save_checkpoint(ckpt_path, net, opt, final_step, cfg, elapsed_before + time.time() - t0)
     if bar is not None:
         bar.close()
     net.eval()
     return net, history
-
-
-def _setup_logging(out: Path) -> logging.Logger:
-    log = logging.getLogger("cvlearned.train_hardnet")
-    log.setLevel(logging.INFO)
-    handler = logging.FileHandler(out / "train.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    return log
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = _setup_logging(out)
+    log = setup_logging(out, "cvlearned.train_hardnet")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     t0 = time.time()
     from cvlearned.synthetic.photos import load_photo_folder

@@ -50,7 +50,7 @@ def _stage_magicpoint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Name
 
 def _photos(cfg: SuperPointTrainConfig, args: argparse.Namespace, split: str):
     from cvlearned.synthetic.photos import load_photo_folder
-    from cvlearned.training.patch_pairs import split_photos
+    from cvlearned.synthetic.photos import split_photos
 
     if not args.images:
         raise SystemExit("--images DIR is required for this stage")
