@@ -245,9 +245,13 @@ class _ExportGraph(nn.Module):
         else:  # a fixed K; padding with K entries of -1 makes K ≤ length for every image size
             flat = torch.cat([flat, torch.full((k,), -1.0, dtype=flat.dtype, device=flat.device)])
         values, index = torch.topk(flat, k, largest=True, sorted=True)
-        keep = values > self.threshold
-        values = values[keep]
-        index = index[keep]
+        # the kept candidates are a prefix of the sorted list. OpenCV 5.0's engine dies with
+        # SIGFPE on empty tensors in boolean indexing (GatherND) and in ReduceL2, so the
+        # work is done on max(n, 1) rows and the outputs are cut to n rows at the very end
+        n = (values > self.threshold).to(torch.int64).sum()
+        rows = torch.arange(torch.maximum(n, torch.ones_like(n)), device=image.device)
+        values = values[rows]
+        index = index[rows]
         x = index % w
         y = torch.div(index, w, rounding_mode="floor")
 
@@ -272,8 +276,13 @@ class _ExportGraph(nn.Module):
         descriptors = F.normalize(sampled.t(), p=2.0, dim=1)
 
         if self.flavour == "disk":
+            # OpenCV 5.0's DISK asserts on empty outputs: with n = 0 one row of score 0 is
+            # left, which DISK drops (it keeps scores > scoreThreshold, default 0)
             keypoints = torch.stack([x, y], dim=1)
+            values = torch.where(rows < n, values, torch.zeros_like(values))
             return keypoints[None], values[None], descriptors[None]
+        out = torch.arange(n, device=image.device)  # (n,): the final cut, possibly empty
+        values, descriptors, x, y = values[out], descriptors[out], x[out], y[out]
         # aliked: OpenCV maps k in [-1, 1] back to pixels as (k + 1) / 2 * size (size = W or H)
         size = torch._shape_as_tensor(image).to(torch.float32)
         nx = x.to(torch.float32) * 2.0 / size[3] - 1.0
@@ -288,7 +297,7 @@ def _output_names(flavour: str) -> list[str]:
 def _resolve(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
-        if value is FROM_MODEL or (isinstance(value, str) and value == FROM_MODEL):
+        if isinstance(value, str) and value == FROM_MODEL:
             if key not in defaults:
                 raise ValueError(f"{key} must be given: the model has no default for it")
             value = defaults[key]
@@ -359,12 +368,18 @@ def export_onnx(
     n_axis = 1 if flavour == "disk" else 0
     dynamic = {"image": {2: "height", 3: "width"}, **{name: {n_axis: "num_keypoints"} for name in names}}
     example = torch.rand(1, 3, 6 * spec.stride + 3, 8 * spec.stride + 5, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings and the TorchScript deprecation notice
-        torch.onnx.export(
-            graph, (example,), str(out), input_names=["image"], output_names=names,
-            dynamic_axes=dynamic, opset_version=opset, dynamo=False, do_constant_folding=True,
-        )
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings and the TorchScript deprecation notice
+            torch.onnx.export(
+                graph, (example,), str(out), input_names=["image"], output_names=names,
+                dynamic_axes=dynamic, opset_version=opset, dynamo=False, do_constant_folding=True,
+            )
+    except Exception as exc:
+        raise RuntimeError(
+            f"ONNX export of {spec.name} failed with the TorchScript exporter "
+            f"(torch.onnx.export(..., dynamo=False), torch {torch.__version__}): {exc}"
+        ) from exc
     proto = onnx.load(str(out))
     metadata = {
         "model": spec.name, "flavour": flavour, "descriptor_dim": str(spec.descriptor_dim),

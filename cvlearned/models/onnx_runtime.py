@@ -18,7 +18,6 @@ Requires ``onnxruntime`` (``pip install cvlearned[onnx]``), imported when a feat
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -124,7 +123,6 @@ class OnnxFeature(Feature2D):
                            else self._metadata.get("keypoint_size", 1.0))
         self._integer_keypoints = self._metadata.get("integer_keypoints") == "1"
         self._session = session
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ API
     @property
