@@ -10,6 +10,13 @@ The network maps a 32x32 gray patch to a unit-norm 128-d descriptor:
 ``width`` multiplies the six inner widths (``hardnet`` = 1.0, ``hardnet-lite`` = 0.5); the
 output is 128-d for every preset. :class:`HardNet` describes SIFT keypoints (OpenCV's
 detector, keeping its orientation by default) with patches from :mod:`cvlearned.patches`.
+
+Other detectors: ``detector=`` takes any object with ``detect(image, mask)`` returning
+``cv2.KeyPoint`` s (``cv2.FastFeatureDetector_create()``, ``cv2.GFTTDetector_create()``,
+``cv2.ORB_create()``, a cvlearned feature, ...). Orientation: ``"keypoint"`` (the detector's
+angle, SIFT's by default; ``-1`` = upright), ``"upright"``, or ``"learned"``
+(:mod:`cvlearned.models.orinet` predicts the angle from the upright patch; the returned
+keypoints carry it).
 """
 
 from __future__ import annotations
@@ -25,17 +32,18 @@ import torch
 from torch import nn
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range, config_to_dict
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import Feature2D, Keypoints
+from cvlearned.feature2d import _NONE_MARKER, Feature2D, Keypoints, _decode_value
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict, shipped_weights
 
-__all__ = ["PRESETS", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net"]
+__all__ = ["PRESETS", "ORIENTATIONS", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
 
 DESCRIPTOR_DIM = 128
 PATCH_SIZE = 32
+ORIENTATIONS = ("keypoint", "upright", "learned")
 
 
 @dataclass(frozen=True)
@@ -148,14 +156,35 @@ class HardNetConfig(FeatureConfig):
     """HardNet parameters.
 
     Attributes:
-        max_keypoints: keep the strongest N SIFT keypoints (OpenCV ``nfeatures``); None = all.
-        detection_threshold: SIFT contrast threshold (OpenCV ``contrastThreshold``).
+        max_keypoints: keep the strongest N keypoints (SIFT: OpenCV ``nfeatures``; another
+            ``detector``: the N of highest ``response``); None = all.
+        detection_threshold: SIFT contrast threshold (OpenCV ``contrastThreshold``); not
+            used with another ``detector`` (configure that object instead).
         descriptor_dim: fixed 128 (validated).
         patch_scale: patch side = ``patch_scale * KeyPoint.size`` pixels (6.0 = SIFT's
             own 12-sigma support, see :mod:`cvlearned.patches`).
-        orientation: ``"keypoint"`` keeps SIFT's orientation (rotation invariant);
-            ``"upright"`` describes axis-aligned patches and returns keypoints with
-            ``angle = -1`` (one per location).
+        orientation: ``"keypoint"`` keeps the detector's orientation (SIFT's: rotation
+            invariant; a keypoint with ``angle = -1``, e.g. from FAST or GFTT, gets an
+            upright patch); ``"upright"`` describes axis-aligned patches and returns
+            keypoints with ``angle = -1`` (one per location); ``"learned"`` predicts the
+            angle with OriNet (:mod:`cvlearned.models.orinet`) from the upright patch, describes
+            the patch rotated by it and returns keypoints (one per location) whose ``angle`` is
+            the predicted one — also in ``compute()``, which replaces the given angles.
+        detector: None = OpenCV SIFT driven by ``max_keypoints`` / ``detection_threshold``;
+            else any object with ``detect(image, mask)`` returning ``cv2.KeyPoint`` s (e.g.
+            ``cv2.FastFeatureDetector_create()``, ``cv2.GFTTDetector_create()``,
+            ``cv2.ORB_create()``, a cvlearned feature). It gets the gray uint8 image (after
+            ``max_side``) and the mask; keypoints outside the mask are dropped. ``write()``
+            stores only its name (``getDefaultName()``); ``read()`` refuses a file written with
+            a custom detector unless the reading feature already holds a detector of that name.
+        min_keypoint_size: keypoints of a custom ``detector`` are described with
+            ``size = max(KeyPoint.size, min_keypoint_size)`` and returned with that size (FAST
+            reports 7 = its circle diameter, GFTT its block size 3: fixed-scale corners, not
+            scale estimates, so the patch side is ``patch_scale * 7`` = 42 px by default);
+            ``compute()`` describes keypoints with a size <= 0 or NaN at this size. SIFT's
+            own keypoints (``detector=None``) keep their sizes.
+        orinet_weights: OriNet state dict for ``orientation="learned"``; None = the shipped,
+            sha256-verified ``orinet-v1.pt``.
         preset: ``"hardnet-lite"`` (half width, the default: its weights ship) or
             ``"hardnet"`` (full width; needs ``weights=`` unless its file ships).
         weights: None = the shipped, sha256-verified file of the preset; else a path to a
@@ -169,8 +198,11 @@ class HardNetConfig(FeatureConfig):
     descriptor_dim: int = DESCRIPTOR_DIM
     patch_scale: float = DEFAULT_PATCH_SCALE
     orientation: str = "keypoint"
+    detector: Any = None
+    min_keypoint_size: float = 7.0
     preset: str = "hardnet-lite"
     weights: str | None = None
+    orinet_weights: str | None = None
     device: str = "auto"
     batch_size: int = 512
 
@@ -181,10 +213,18 @@ class HardNetConfig(FeatureConfig):
         if self.descriptor_dim != DESCRIPTOR_DIM or isinstance(self.descriptor_dim, bool):
             raise ValueError(f"descriptor_dim must be {DESCRIPTOR_DIM} for HardNet, got {self.descriptor_dim!r}")
         check_range(self, "patch_scale", 0.1, 100.0)
-        check_choice(self, "orientation", ("keypoint", "upright"))
+        check_choice(self, "orientation", ORIENTATIONS)
+        if self.detector is not None and not callable(getattr(self.detector, "detect", None)):
+            raise TypeError(
+                "detector must be None (OpenCV SIFT) or an object with detect(image, mask), e.g. "
+                f"cv2.FastFeatureDetector_create(); got {type(self.detector).__name__}"
+            )
+        check_range(self, "min_keypoint_size", 0.0, 1e4)
         check_choice(self, "preset", tuple(PRESETS))
-        if self.weights is not None and not isinstance(self.weights, str):
-            object.__setattr__(self, "weights", str(self.weights))
+        for name in ("weights", "orinet_weights"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, str(value))
         if not isinstance(self.device, str):
             object.__setattr__(self, "device", str(self.device))
         check_optional_positive_int(self, "batch_size")
@@ -193,7 +233,7 @@ class HardNetConfig(FeatureConfig):
 
 
 class HardNet(Feature2D):
-    """SIFT keypoints described by a HardNet patch CNN (128-d float32, L2 norm)."""
+    """Keypoints (SIFT or a given detector) described by a HardNet patch CNN (128-d float32, L2 norm)."""
 
     config_class = HardNetConfig
     algorithm_name = "HardNet"
@@ -201,9 +241,12 @@ class HardNet(Feature2D):
     def _configure(self) -> None:
         cfg: HardNetConfig = self.config  # type: ignore[assignment]
         self._lock = threading.RLock()
-        self._sift = build_sift(
-            SIFTConfig(max_side=None, max_keypoints=cfg.max_keypoints, detection_threshold=cfg.detection_threshold)
-        )
+        if cfg.detector is None:
+            self._detector = build_sift(
+                SIFTConfig(max_side=None, max_keypoints=cfg.max_keypoints, detection_threshold=cfg.detection_threshold)
+            )
+        else:
+            self._detector = cfg.detector
         self._device = resolve_device(cfg.device)
         net = build_net(cfg.preset)
         if cfg.weights is None:
@@ -212,6 +255,14 @@ class HardNet(Feature2D):
             source = cfg.weights
         load_into(net, load_state_dict(source), source)
         self._net = net.eval()
+        self._orinet = None
+        if cfg.orientation == "learned":
+            from cvlearned.models.orinet import OriNet
+
+            orinet = OriNet()
+            source = shipped_weights(WEIGHT_FILES["orinet"]) if cfg.orinet_weights is None else cfg.orinet_weights
+            load_into(orinet, load_state_dict(source), source)
+            self._orinet = orinet.eval()
         self._place(self._device)
         self._loaded = True
 
@@ -222,6 +273,8 @@ class HardNet(Feature2D):
         if device.type == "cpu":
             fused = fused.to(memory_format=torch.channels_last)
         self._infer = fused.eval()
+        if self._orinet is not None:
+            self._orinet = self._orinet.to(device)
 
     # ------------------------------------------------------------------ API
     def getDefaultName(self) -> str:  # noqa: N802
@@ -234,7 +287,7 @@ class HardNet(Feature2D):
         return not getattr(self, "_loaded", False)
 
     def to(self, device: Any) -> HardNet:
-        """Move the network to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ...); returns self."""
+        """Move the networks to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ...); returns self."""
         resolved = resolve_device(device)
         with self._lock:
             self._place(resolved)
@@ -247,35 +300,160 @@ class HardNet(Feature2D):
         """The underlying ``torch.nn.Module`` (eval mode)."""
         return self._net
 
+    @property
+    def orinet(self):
+        """The OriNet ``torch.nn.Module`` (eval mode) when ``orientation="learned"``, else None."""
+        return self._orinet
+
     # ---------------------------------------------------------------- hooks
-    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+    def _detect_raw(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        """Detector keypoints; one per location unless orientation == "keypoint"."""
         if min(gray.shape) < 1:
             return ()
+        cfg: HardNetConfig = self.config  # type: ignore[assignment]
         with self._lock:
-            keypoints = tuple(self._sift.detect(gray, mask))
-        if self.config.orientation == "upright":
-            seen: set[tuple[float, float, float]] = set()
-            upright = []
-            for kp in keypoints:
-                key = (kp.pt[0], kp.pt[1], kp.size)
-                if key in seen:
-                    continue
-                seen.add(key)
-                upright.append(
-                    cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, -1.0, kp.response, kp.octave, kp.class_id)
-                )
-            keypoints = tuple(upright)
-        return keypoints
+            keypoints = tuple(self._detector.detect(gray, mask))
+        if cfg.detector is not None:
+            keypoints = self._normalise_detected(keypoints, gray.shape, mask)
+        if cfg.orientation == "keypoint":
+            return keypoints
+        seen: set[tuple[float, float, float]] = set()
+        unique = []
+        for kp in keypoints:
+            key = (kp.pt[0], kp.pt[1], kp.size)
+            if key in seen:
+                continue
+            seen.add(key)
+            unique.append(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, -1.0, kp.response, kp.octave, kp.class_id))
+        return tuple(unique)
+
+    def _normalise_detected(self, keypoints: Keypoints, shape: tuple[int, ...], mask: np.ndarray | None) -> Keypoints:
+        """A custom detector's keypoints: finite, inside image and mask, size floor, strongest N."""
+        h, w = shape[:2]
+        floor = float(self.config.min_keypoint_size)
+        out = []
+        for kp in keypoints:
+            x, y = kp.pt
+            if not (np.isfinite(x) and np.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
+                continue
+            if mask is not None and mask[min(int(round(y)), h - 1), min(int(round(x)), w - 1)] == 0:
+                continue
+            size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else 0.0
+            angle = float(kp.angle) if np.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
+            out.append(cv2.KeyPoint(x, y, max(size, floor), angle, kp.response, kp.octave, kp.class_id))
+        limit = self.config.max_keypoints
+        if limit is not None and len(out) > limit:
+            order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[:limit]
+            out = [out[i] for i in np.sort(order)]
+        return tuple(out)
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        keypoints = self._detect_raw(gray, mask)
+        if self.config.orientation != "learned" or not keypoints:
+            return keypoints
+        return self._learn_orientations(build_pyramid(gray), keypoints)
+
+    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        keypoints = self._detect_raw(gray, mask)
+        if not keypoints:
+            return (), None
+        return self._compute(gray, keypoints)
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
-        kept = tuple(kp for kp in keypoints if np.isfinite(kp.size) and kp.size > 0)
+        floor = float(self.config.min_keypoint_size)
+        kept = tuple(
+            kp if np.isfinite(kp.size) and kp.size > 0
+            else cv2.KeyPoint(kp.pt[0], kp.pt[1], floor, kp.angle, kp.response, kp.octave, kp.class_id)
+            for kp in keypoints
+        )
+        if floor <= 0:
+            kept = tuple(kp for kp in kept if kp.size > 0)
         if not kept:
             return (), None
-        upright = self.config.orientation == "upright"
+        pyramid = build_pyramid(gray)
+        orientation = self.config.orientation
+        if orientation == "learned":
+            kept = self._learn_orientations(pyramid, kept)
         patches = extract_patches(
-            build_pyramid(gray), kept, PATCH_SIZE, float(self.config.patch_scale), upright=upright
+            pyramid, kept, PATCH_SIZE, float(self.config.patch_scale), upright=orientation == "upright"
         )
         return kept, self.describe_patches(patches)
+
+    def _learn_orientations(self, pyramid: list[np.ndarray], keypoints: Keypoints) -> Keypoints:
+        """The keypoints with ``angle`` predicted by OriNet from their upright patches."""
+        upright = extract_patches(pyramid, keypoints, PATCH_SIZE, float(self.config.patch_scale), upright=True)
+        angles = self.predict_orientations(upright)
+        return tuple(
+            cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, float(a), kp.response, kp.octave, kp.class_id)
+            for kp, a in zip(keypoints, angles)
+        )
+
+    def predict_orientations(self, patches: torch.Tensor | np.ndarray) -> np.ndarray:
+        """(N, 1, 32, 32) upright patches → (N,) OpenCV angles in [0, 360) (needs ``orientation="learned"``)."""
+        from cvlearned.models.orinet import vectors_to_angles
+
+        if self._orinet is None:
+            raise RuntimeError('predict_orientations needs orientation="learned"')
+        patches = torch.as_tensor(np.asarray(patches) if not isinstance(patches, torch.Tensor) else patches)
+        patches = patches.float().reshape(-1, 1, PATCH_SIZE, PATCH_SIZE)
+        out = np.empty((patches.shape[0], 2), np.float64)
+        bs = int(self.config.batch_size)
+        with self._lock, torch.inference_mode():
+            for start in range(0, patches.shape[0], bs):
+                chunk = patches[start : start + bs].to(self._device)
+                out[start : start + bs] = self._orinet(chunk).double().cpu().numpy()
+        return vectors_to_angles(out)
+
+    # ---------------------------------------------------------- persistence
+    def _write_fields(self, fs: cv2.FileStorage) -> None:
+        """As :class:`Feature2D`, but a custom ``detector`` is stored by its name only."""
+        fs.write("name", self.getDefaultName())
+        for key, value in config_to_dict(self.config).items():
+            if key == "detector" and value is not None:
+                value = detector_name(value)
+            if value is None:
+                fs.write(key, _NONE_MARKER)
+            elif isinstance(value, bool):
+                fs.write(key, int(value))
+            else:
+                fs.write(key, value)
+
+    def _read_fields(self, node: cv2.FileNode) -> None:
+        """As :class:`Feature2D`; a stored detector name is accepted only if it is
+        the default (SIFT) or the name of the detector this feature already holds."""
+        stored_name = node.getNode("name")
+        if not stored_name.empty() and stored_name.string() != self.getDefaultName():
+            raise ValueError(f"parameters are for {stored_name.string()!r}, not {self.getDefaultName()!r}")
+        current = config_to_dict(self.config)
+        params: dict[str, Any] = {}
+        for key, old in current.items():
+            item = node.getNode(key)
+            if item.empty():
+                continue
+            if key == "detector":
+                params[key] = self._read_detector(item)
+            else:
+                params[key] = _decode_value(item, old, self.config_class, key)
+        if not params:
+            raise ValueError(
+                f"no {self.getDefaultName()} parameters found (expected keys {list(current)}); "
+                "pass the FileNode of the struct written by write(fs, name)"
+            )
+        self.config = HardNetConfig(**{**current, **params})
+        self._configure()
+
+    def _read_detector(self, item: cv2.FileNode) -> Any:
+        stored = item.string() if item.isString() else ""
+        if stored == _NONE_MARKER:
+            return None
+        held = self.config.detector
+        if held is not None and detector_name(held) == stored:
+            return held
+        raise ValueError(
+            f"these parameters were written with the custom detector {stored!r}, which cannot be "
+            f"restored from a file; create the feature with detector=<a {stored} object> "
+            "(HardNet_create(detector=...)) and read() into it"
+        )
 
     def describe_patches(self, patches: torch.Tensor | np.ndarray) -> np.ndarray:
         """(N, 1, 32, 32) patches (0..255 or any scale) → (N, 128) float32 descriptors."""
@@ -291,6 +469,18 @@ class HardNet(Feature2D):
 
 
 def HardNet_create(**params: Any) -> HardNet:  # noqa: N802 (OpenCV naming)
-    """Create a :class:`HardNet`, e.g. ``HardNet_create(preset="hardnet-lite", max_keypoints=2048)``."""
+    """Create a :class:`HardNet`, e.g. ``HardNet_create(preset="hardnet-lite", max_keypoints=2048)``
+    or ``HardNet_create(detector=cv2.FastFeatureDetector_create(), orientation="learned")``."""
     return HardNet(**params)
+
+
+def detector_name(detector: Any) -> str:
+    """``detector.getDefaultName()`` when it has one (OpenCV, cvlearned), else its class name."""
+    get = getattr(detector, "getDefaultName", None)
+    if callable(get):
+        try:
+            return str(get())
+        except Exception:  # noqa: BLE001 (a duck-typed detector may not implement it)
+            pass
+    return type(detector).__name__
 

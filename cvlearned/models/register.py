@@ -14,12 +14,15 @@ from cvlearned.weight_files import load_manifest
 
 __all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "registered_presets"]
 
-#: preset name -> shipped weight file name (in ``weights/``)
+#: model name -> shipped weight file name (in ``weights/``). Feature presets are registered
+#: when their file ships; ``orinet`` is not a Feature2D (HardNet loads it for
+#: ``orientation="learned"``).
 WEIGHT_FILES: dict[str, str] = {
     "hardnet": "hardnet-v1.pt",
     "hardnet-lite": "hardnet-lite-v1.pt",
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v1.pt",
+    "orinet": "orinet-v1.pt",
 }
 
 _SUMMARIES = {
@@ -58,9 +61,11 @@ def _factory(preset: str):
 
 
 def registered_presets() -> list[str]:
-    """Presets whose weight file is in the manifest."""
+    """Feature presets whose weight file is in the manifest."""
     shipped = load_manifest()
-    return [preset for preset, file in WEIGHT_FILES.items() if file in shipped]
+    return [
+        preset for preset, file in WEIGHT_FILES.items() if file in shipped and preset.split("-")[0] in _FAMILIES
+    ]
 
 
 for _preset in registered_presets():

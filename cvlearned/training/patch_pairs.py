@@ -15,7 +15,9 @@ For every photo (resized so its longest side is ``image_side``) and each of
    content (pre-image inside view A) are dropped, as are duplicates (one per 2-px cell);
 4. 32x32 patches are sampled with :func:`cvlearned.patches.extract_patches` (similarity
    frames, so B patches keep the residual affine/perspective distortion a real detector
-   would leave) and stored as uint8.
+   would leave) and stored as uint8. With ``upright=True`` both patches are sampled
+   axis-aligned (``angle = -1``), so the in-plane rotation of ``H`` stays in the pair
+   (orientation training, :mod:`cvlearned.training.train_orinet`).
 
 Results are cached as ``patch_pairs_<split>_<hash>.npz`` in a given folder (the hash covers
 the config and the photo names) and reused on the next call.
@@ -71,6 +73,7 @@ class MiningConfig:
     jitter_angle_deg: float = 4.0
     strong_photometric_prob: float = 0.4
     seed: int = 0
+    upright: bool = False
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(
             scale=(0.6, 1.6), max_rotation_deg=60.0, max_perspective=0.15, max_translation=0.1, center_region=0.3
@@ -79,9 +82,10 @@ class MiningConfig:
 
     def key(self, names: Sequence[str], split: str) -> str:
         """Stable hash of the config, the photo names and the split (cache file name)."""
-        blob = json.dumps(
-            {"cfg": dataclasses.asdict(self), "names": list(names), "split": split}, sort_keys=True, default=str
-        )
+        cfg = dataclasses.asdict(self)
+        if not cfg["upright"]:
+            del cfg["upright"]  # keeps the cache names of configs written before the field existed
+        blob = json.dumps({"cfg": cfg, "names": list(names), "split": split}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -168,8 +172,8 @@ def mine_pair(
 
     kps_a = _to_keypoints(pts, size, angle)
     kps_b = _to_keypoints(pts_b, size_b, angle_b)
-    frames_a = keypoint_frames(kps_a, P, cfg.patch_scale)
-    frames_b = keypoint_frames(kps_b, P, cfg.patch_scale)
+    frames_a = keypoint_frames(kps_a, P, cfg.patch_scale, upright=cfg.upright)
+    frames_b = keypoint_frames(kps_b, P, cfg.patch_scale, upright=cfg.upright)
     fa, fb = _footprint(frames_a, P), _footprint(frames_b, P)
     Hinv = np.linalg.inv(H)
     fb_in_a, _ = local_jacobian(Hinv, fb.reshape(-1, 2))

@@ -83,14 +83,15 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    torch.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", required=True, choices=STAGES)
     parser.add_argument("--config", help="YAML config (default: cvlearned's superpoint-lite recipe)")
     parser.add_argument("--out", required=True, help="run folder shared by the stages")
     parser.add_argument("--images", help="folder of training photos (stages adapt, joint)")
     parser.add_argument("--export", help="joint stage: also write the final state dict here")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
     cfg = load_config(args.config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

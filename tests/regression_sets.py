@@ -1,0 +1,40 @@
+"""Small generated sets on which shipped models are checked against their model cards."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from cvlearned.weight_files import weights_dir
+
+BUNDLED_NAMES = ("astronaut", "brick", "camera", "chelsea", "coffee", "motorcycle")
+
+
+def recorded_value(card: str, key: str) -> float:
+    """The number recorded as ``key: VALUE`` in the model card ``weights/<card>``."""
+    text = (weights_dir() / card).read_text(encoding="utf-8")
+    match = re.search(rf"{re.escape(key)}:\s*([0-9.]+)", text)
+    assert match, f"the model card {card} must record {key}"
+    return float(match.group(1))
+
+
+def bundled_regression_mma3(feature) -> float:
+    """MMA@3 (mutual NN + ratio 0.8) on 6 generated viewpoint pairs of bundled photos (320x240)."""
+    from cvlearned.evaluation.matching import match_descriptors
+    from cvlearned.evaluation.metrics import mean_matching_accuracy
+    from cvlearned.synthetic.homography import make_homography_pairs
+    from cvlearned.synthetic.photos import bundled_photo
+
+    pairs = make_homography_pairs(
+        photos=[(n, bundled_photo(n)) for n in BUNDLED_NAMES], n_pairs=6, split="viewpoint", size=(320, 240), seed=0
+    )
+    values = []
+    for pair in pairs:
+        k0, d0 = feature.detectAndCompute(pair.image0, None)
+        k1, d1 = feature.detectAndCompute(pair.image1, None)
+        m, _ = match_descriptors(d0, d1, mutual=True, ratio=0.8)
+        p0 = np.array([k0[i].pt for i in m[:, 0]]).reshape(-1, 2)
+        p1 = np.array([k1[j].pt for j in m[:, 1]]).reshape(-1, 2)
+        values.append(mean_matching_accuracy(p0, p1, pair.H_0to1, thresholds=[3])[0])
+    return float(np.mean(values))
