@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from cvlearned import baselines as _baselines  # noqa: F401  (registers the classical features)
 from cvlearned.feature2d import Feature2D
-from cvlearned.registry import create, feature_spec, list_features, register
+from cvlearned.registry import create, default_feature, feature_spec, list_features, register
 
 __version__ = "0.1.0"
 
-__all__ = ["Feature2D", "create", "feature_spec", "list_features", "register", "__version__"]
+__all__ = ["Feature2D", "create", "default_feature", "feature_spec", "list_features", "register", "__version__"]
 
 # Learned models (registered only when their weights ship; see cvlearned/models/register.py).
 from cvlearned.models.register import HardNet_create, SuperPoint_create  # noqa: E402

@@ -7,7 +7,11 @@ import sys
 
 
 #: model name -> module whose ``main(argv)`` trains it
-TRAINERS = {"hardnet": "cvlearned.training.train_hardnet", "superpoint": "cvlearned.training.train_superpoint"}
+TRAINERS = {
+    "hardnet": "cvlearned.training.train_hardnet",
+    "orinet": "cvlearned.training.train_orinet",
+    "superpoint": "cvlearned.training.train_superpoint",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,3 +62,13 @@ def feature_spec(name: str) -> FeatureSpec:
         return _REGISTRY[name.lower()]
     except KeyError:
         raise ValueError(f"unknown feature {name!r}; registered features: {list_features()}") from None
+
+
+#: learned detector + descriptor presets preferred by the examples, best first
+DEFAULT_PREFERENCE = ("superpoint-lite", "hardnet-lite", "sift")
+
+
+def default_feature() -> str:
+    """The registered feature examples use by default: the first of
+    :data:`DEFAULT_PREFERENCE` that is registered (``sift`` always is)."""
+    return next(name for name in DEFAULT_PREFERENCE if name in _REGISTRY)

@@ -24,11 +24,6 @@ import cvlearned
 from cvlearned.adapters.stitching import compute_image_features
 
 
-def default_feature() -> str:
-    """The learned default: ``superpoint-lite`` when registered, else ``hardnet-lite``."""
-    return "superpoint-lite" if "superpoint-lite" in cvlearned.list_features() else "hardnet-lite"
-
-
 @dataclass(frozen=True)
 class PanoramaSettings:
     """Knobs of the pipeline (defaults follow OpenCV's stitching_detailed sample)."""
@@ -105,11 +100,11 @@ def estimate_cameras(
     """Register the images: → (cameras at full resolution, (M,) indices of the images kept).
 
     ``feature`` is a registered name, a Feature2D-like object, or None for
-    :func:`default_feature`. Raises RuntimeError when fewer than two images connect or the
+    :func:`cvlearned.default_feature`. Raises RuntimeError when fewer than two images connect or the
     estimator / bundle adjuster fails.
     """
     images = _check_images(images)
-    detector = _make_feature(default_feature() if feature is None else feature)
+    detector = _make_feature(cvlearned.default_feature() if feature is None else feature)
     work_scale = _megapix_scale(images, settings.work_megapix)
     features = compute_image_features(detector, [_resize(im, work_scale) for im in images])
 
@@ -215,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", help="two or more overlapping photos taken from one spot")
-    parser.add_argument("--feature", default=default_feature(),
+    parser.add_argument("--feature", default=cvlearned.default_feature(),
                         help=f"registered feature name (default: %(default)s; any of {cvlearned.list_features()})")
     parser.add_argument("--out", type=Path, default=Path("panorama.jpg"), help="output image (default: %(default)s)")
     parser.add_argument("--work-megapix", type=float, default=PanoramaSettings.work_megapix)

@@ -34,13 +34,8 @@ from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import Extraction, extract
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics.pose import estimate_relative_pose
-from cvlearned.registry import list_features
+from cvlearned.registry import default_feature
 from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
-
-
-def default_feature() -> str:
-    """"superpoint-lite" when registered, else "hardnet-lite"."""
-    return "superpoint-lite" if "superpoint-lite" in list_features() else "hardnet-lite"
 
 
 # ----------------------------------------------------------------------------- matching

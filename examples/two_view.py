@@ -33,11 +33,6 @@ from cvlearned.visualization import draw_matches
 METHODS = ("ransac", "magsac")
 
 
-def default_feature() -> str:
-    """The learned default: ``superpoint-lite`` when registered, else ``hardnet-lite``."""
-    return "superpoint-lite" if "superpoint-lite" in cvlearned.list_features() else "hardnet-lite"
-
-
 @dataclass(frozen=True)
 class TwoViewResult:
     """Outcome of :func:`run`.
@@ -167,7 +162,7 @@ def run(
     K = default_K(img0.shape[1], img0.shape[0]) if K is None else np.asarray(K, np.float64)
     if K.shape != (3, 3):
         raise ValueError(f"K must be (3, 3), got {K.shape}")
-    name = default_feature() if feature is None else feature
+    name = cvlearned.default_feature() if feature is None else feature
     detector = make_feature(name, max_keypoints)
     ex0, ex1 = extract(detector, img0), extract(detector, img1)
     matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
@@ -206,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("images", nargs=2, metavar="IMG", help="IMG1 IMG2")
     parser.add_argument("--K", default=None, help="fx,fy,cx,cy or 9 row-major values (default: focal "
                                                   "1.2 x longest side, centred principal point)")
-    parser.add_argument("--feature", default=default_feature(),
+    parser.add_argument("--feature", default=cvlearned.default_feature(),
                         help=f"registered feature (default: %(default)s; any of {cvlearned.list_features()})")
     parser.add_argument("--method", choices=METHODS, default="ransac", help="essential-matrix estimator")
     parser.add_argument("--gt", default=None, help="true [R | t] (3x4 row-major): 12 values or a file")

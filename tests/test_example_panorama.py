@@ -25,7 +25,7 @@ panorama = load_example("panorama")
 SIZE = (320, 240)
 YAW_STEP = 15.0
 N_FRAMES = 4
-MAIN_FEATURES = ["sift", panorama.default_feature()]
+MAIN_FEATURES = ["sift", cvlearned.default_feature()]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+import cvlearned
+
 from cvlearned.synthetic.photos import photo_source
 from cvlearned.synthetic.scenes import Camera, box_scene, intrinsics, render_sequence
 from example_loader import load_example
@@ -75,7 +77,7 @@ def test_main_default_feature(sequence, tmp_path, capsys):
             "--K", str(K[0, 0]), str(K[1, 1]), str(K[0, 2]), str(K[1, 2])]
     assert sfm.main(argv) == 0
     out = capsys.readouterr().out
-    assert f"feature {sfm.default_feature()}" in out
+    assert f"feature {cvlearned.default_feature()}" in out
     assert "registered images: 4/4" in out, out
 
 

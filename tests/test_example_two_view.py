@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+import cvlearned
 from example_loader import load_example
 
 from cvlearned.datasets.types import PosePair
@@ -50,7 +52,7 @@ def read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("method", ["ransac", "magsac"])
-@pytest.mark.parametrize("feature", ["sift", two_view.default_feature()])
+@pytest.mark.parametrize("feature", ["sift", cvlearned.default_feature()])
 def test_main_pose_and_point_cloud(pair_files, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                    feature: str, method: str) -> None:
     out = tmp_path / "out"

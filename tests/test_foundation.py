@@ -94,3 +94,11 @@ def test_import_has_no_torch_side_effects():
             "import logging; assert (torch.get_num_threads(), torch.is_grad_enabled()) == before; "
             "assert not logging.getLogger().handlers")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_default_feature_is_the_preferred_registered_one():
+    from cvlearned.registry import DEFAULT_PREFERENCE
+
+    name = cvlearned.default_feature()
+    assert name in cvlearned.list_features()
+    assert name == next(n for n in DEFAULT_PREFERENCE if n in cvlearned.list_features())
