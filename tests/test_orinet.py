@@ -25,9 +25,10 @@ from cvlearned.weight_files import load_manifest, shipped_weights, weights_dir
 torch.set_num_threads(1)
 
 #: median / 90th-percentile learned-orientation error (degrees) allowed under image rotation.
-#: Measured with the shipped orinet-v1.pt on these bundled photos: see weights/orinet-v1.md.
-EQUIVARIANCE_MEDIAN_DEG = 8.0
-EQUIVARIANCE_P90_DEG = 30.0
+#: Measured with the shipped orinet-v1.pt on these 4 bundled photos x 4 angles (2,998 keypoints):
+#: median 0.77, p90 3.6 degrees (weights/orinet-v1.md); the bounds leave about 4x / 3x margin.
+EQUIVARIANCE_MEDIAN_DEG = 3.0
+EQUIVARIANCE_P90_DEG = 12.0
 
 
 def _gray(name: str, size=(320, 240)) -> np.ndarray:
@@ -86,9 +87,10 @@ def test_rotate_patches_equals_extracting_the_rotated_patch():
     rotated = rotate_patches(big, angles_to_vectors(angles))
     reference = extract_patches(pyramid, [cv2.KeyPoint(k.pt[0], k.pt[1], k.size, a) for k, a in zip(kps, angles)])
     assert float((rotated - reference).abs().mean()) < 1.5  # two bilinear interpolations vs one
-    # exact for quarter turns: angle 90 is the patch rotated by torch.rot90 (k = -1 in (H, W))
+    # exact for quarter turns: at angle 90 the patch x-axis points down the image, so the
+    # patch's top-left pixel is the upright patch's top-right one: torch.rot90 with k = 1
     quarter = rotate_patches(big, angles_to_vectors([90.0] * 3))
-    assert torch.allclose(quarter, torch.rot90(centre_crop(big), -1, dims=(2, 3)), atol=1e-3)
+    assert torch.allclose(quarter, torch.rot90(centre_crop(big), 1, dims=(2, 3)), atol=1e-3)
     # gradients reach the orientation vector
     vec = angles_to_vectors(angles).requires_grad_(True)
     rotate_patches(big, vec).sum().backward()
@@ -249,7 +251,7 @@ def test_learned_orientation_makes_upright_corners_rotation_invariant():
 
 
 def test_compute_describes_keypoints_without_a_size(learned, photo_gray):
-    keypoints = [cv2.KeyPoint(100.0, 120.0, 0.0), cv2.KeyPoint(200.0, 80.0, float("nan")), cv2.KeyPoint(150.0, 150.0, 12.0)]
+    keypoints = [cv2.KeyPoint(100.0, 120.0, 0.0), cv2.KeyPoint(200.0, 80.0, -3.0), cv2.KeyPoint(150.0, 150.0, 12.0)]
     kept, desc = learned.compute(photo_gray, keypoints)
     assert len(kept) == 3 and desc.shape == (3, 128)
     assert [kp.size for kp in kept] == [7.0, 7.0, 12.0]

@@ -181,7 +181,7 @@ class HardNetConfig(FeatureConfig):
             ``size = max(KeyPoint.size, min_keypoint_size)`` and returned with that size (FAST
             reports 7 = its circle diameter, GFTT its block size 3: fixed-scale corners, not
             scale estimates, so the patch side is ``patch_scale * 7`` = 42 px by default);
-            ``compute()`` describes keypoints with a size <= 0 or NaN at this size. SIFT's
+            ``compute()`` describes keypoints with a size <= 0 at this size. SIFT's
             own keypoints (``detector=None``) keep their sizes.
         orinet_weights: OriNet state dict for ``orientation="learned"``; None = the shipped,
             sha256-verified ``orinet-v1.pt``.

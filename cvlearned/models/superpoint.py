@@ -138,7 +138,9 @@ def nms(scores: torch.Tensor, radius: int) -> torch.Tensor:
     """Keep (B, H, W) scores that are the maximum of their (2r+1)² window; others → 0."""
     if radius <= 0:
         return scores
-    window_max = F.max_pool2d(scores[:, None], 2 * radius + 1, stride=1, padding=radius)[:, 0]
+    k = 2 * radius + 1  # a square max is a row max of column maxima: 2k instead of k² comparisons
+    rows = F.max_pool2d(scores[:, None], (k, 1), stride=1, padding=(radius, 0))
+    window_max = F.max_pool2d(rows, (1, k), stride=1, padding=(0, radius))[:, 0]
     return torch.where(scores == window_max, scores, torch.zeros_like(scores))
 
 
