@@ -62,7 +62,18 @@ def test_stitch_recovers_focal_rotations_and_extent(sequence, feature: str) -> N
     assert (result.mask > 0).mean() > 0.85  # measured 0.97
 
 
-@pytest.mark.parametrize("feature", [f for f in cvlearned.list_features() if f not in MAIN_FEATURES])
+#: features measured below SIFT (model cards); strict, so an improved model makes this fail
+KNOWN_WEAK = {"superpoint-lite": "superpoint-lite-v1 connects only 3 of 4 frames (weights/superpoint-lite-v1.md)"}
+
+
+@pytest.mark.parametrize(
+    "feature",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_WEAK[f], strict=True)) if f in KNOWN_WEAK else f
+        for f in cvlearned.list_features()
+        if f not in MAIN_FEATURES
+    ],
+)
 def test_estimate_cameras_with_every_other_feature(sequence, feature: str) -> None:
     images, focal, rotations = sequence
     cameras, indices = panorama.estimate_cameras(images, feature)

@@ -10,6 +10,7 @@ import torch
 import cvlearned
 from cvlearned.models.hardnet import HardNet, HardNetConfig
 from cvlearned.models.orinet import (
+    FusedOriNet,
     OriNet,
     angles_to_vectors,
     angular_difference,
@@ -62,6 +63,15 @@ def test_output_is_a_unit_vector_and_intensity_invariant():
     assert ((angles >= 0) & (angles < 360)).all()
     assert np.allclose(vectors_to_angles(angles_to_vectors(angles)), angles, atol=1e-4)
     assert sum(p.numel() for p in net.parameters()) < 100_000
+    # the BN-folded inference copy gives the same vectors
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    with torch.no_grad():
+        assert torch.allclose(FusedOriNet(net)(x), net(x), atol=1e-5)
     with pytest.raises(ValueError, match="32"):
         net(torch.zeros(1, 1, 48, 48))
 

@@ -273,8 +273,16 @@ class HardNet(Feature2D):
         if device.type == "cpu":
             fused = fused.to(memory_format=torch.channels_last)
         self._infer = fused.eval()
+        self._orinet_infer = None
         if self._orinet is not None:
+            from cvlearned.models.orinet import FusedOriNet
+
             self._orinet = self._orinet.to(device)
+            orinet_fused = FusedOriNet(self._orinet.cpu()).to(device)
+            self._orinet = self._orinet.to(device)
+            if device.type == "cpu":
+                orinet_fused = orinet_fused.to(memory_format=torch.channels_last)
+            self._orinet_infer = orinet_fused.eval()
 
     # ------------------------------------------------------------------ API
     def getDefaultName(self) -> str:  # noqa: N802
@@ -401,7 +409,7 @@ class HardNet(Feature2D):
         with self._lock, torch.inference_mode():
             for start in range(0, patches.shape[0], bs):
                 chunk = patches[start : start + bs].to(self._device)
-                out[start : start + bs] = self._orinet(chunk).double().cpu().numpy()
+                out[start : start + bs] = self._orinet_infer(chunk).double().cpu().numpy()
         return vectors_to_angles(out)
 
     # ---------------------------------------------------------- persistence

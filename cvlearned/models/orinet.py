@@ -33,6 +33,7 @@ from torch.nn import functional as F
 __all__ = [
     "PATCH_SIZE",
     "OriNet",
+    "FusedOriNet",
     "disc_mask",
     "vectors_to_angles",
     "angles_to_vectors",
@@ -90,6 +91,44 @@ class OriNet(nn.Module):
                 out.append(self(x[s : s + batch_size]).double().numpy())
         vec = np.concatenate(out) if out else np.zeros((0, 2))
         return vectors_to_angles(vec)
+
+
+class FusedOriNet(nn.Module):
+    """Inference copy of an :class:`OriNet` with every BatchNorm folded into its conv.
+
+    Eval-mode BN is ``gamma (x - mean) / sqrt(var + eps) + beta``, so each conv + BN pair
+    becomes one conv with bias; same outputs (to float rounding); channels_last on the CPU.
+    """
+
+    def __init__(self, net: OriNet) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        modules = list(net.features)
+        for i, m in enumerate(modules):
+            if isinstance(m, nn.Conv2d):
+                bn = modules[i + 1]
+                assert isinstance(bn, nn.BatchNorm2d)
+                scale = bn.weight.detach().float() * torch.rsqrt(bn.running_var.detach().float() + bn.eps)
+                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
+                with torch.no_grad():
+                    conv.weight.copy_(m.weight.detach().float() * scale.reshape(-1, 1, 1, 1))
+                    conv.bias.copy_(bn.bias.detach().float() - bn.running_mean.detach().float() * scale)
+                layers.append(conv)
+            elif isinstance(m, nn.ReLU):
+                layers.append(nn.ReLU(inplace=True))
+        self.features = nn.Sequential(*layers).eval()
+        self.head = nn.Conv2d(net.head.in_channels, 2, net.head.kernel_size, bias=True)
+        self.head.load_state_dict(net.head.state_dict())
+        self.register_buffer("mask", disc_mask(PATCH_SIZE)[None, None], persistent=False)
+
+    standardise = OriNet.standardise
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        x = self.standardise(patches.float())
+        if x.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.head(self.features(x))
+        return F.normalize(x.reshape(x.shape[0], 2), p=2.0, dim=1, eps=1e-8)
 
 
 def vectors_to_angles(vec: np.ndarray | torch.Tensor) -> np.ndarray:
