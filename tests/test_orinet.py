@@ -224,7 +224,7 @@ def test_hardnet_with_an_upright_detector_and_learned_orientation(detector, phot
     assert 50 < len(keypoints) <= 200 and desc.shape == (len(keypoints), 128) and desc.dtype == np.float32
     assert np.allclose(np.linalg.norm(desc, axis=1), 1.0, atol=1e-4)
     for kp in keypoints:
-        assert 0 <= kp.angle < 360 and kp.size >= feat.config.min_keypoint_size
+        assert 0 <= kp.angle < 360 and kp.size == (7.0 if detector is cv2.FastFeatureDetector_create else 3.0)
         assert 0 <= kp.pt[0] <= w - 1 and 0 <= kp.pt[1] <= h - 1
     assert len({(kp.pt, kp.size) for kp in keypoints}) == len(keypoints)
     # detect() gives the same oriented keypoints; compute() on them the same descriptors
@@ -264,7 +264,12 @@ def test_compute_describes_keypoints_without_a_size(learned, photo_gray):
     keypoints = [cv2.KeyPoint(100.0, 120.0, 0.0), cv2.KeyPoint(200.0, 80.0, -3.0), cv2.KeyPoint(150.0, 150.0, 12.0)]
     kept, desc = learned.compute(photo_gray, keypoints)
     assert len(kept) == 3 and desc.shape == (3, 128)
-    assert [kp.size for kp in kept] == [7.0, 7.0, 12.0]
+    assert [kp.size for kp in kept] == [5.0, 5.0, 12.0]
+    # keypoint_size: a fixed size for a detector's keypoints (and size <= 0 ones in compute())
+    fixed = cvlearned.HardNet_create(detector=cv2.GFTTDetector_create(), keypoint_size=4.0, max_keypoints=50)
+    detected, desc = fixed.detectAndCompute(photo_gray, None)
+    assert detected and all(kp.size == 4.0 for kp in detected) and desc.shape == (len(detected), 128)
+    assert [kp.size for kp in fixed.compute(photo_gray, keypoints)[0]] == [4.0, 4.0, 12.0]
 
 
 def test_bad_parameters_raise():
@@ -274,8 +279,8 @@ def test_bad_parameters_raise():
         HardNetConfig(orientation="LEARNED")
     with pytest.raises(TypeError, match="detector"):
         cvlearned.HardNet_create(detector="fast")
-    with pytest.raises(ValueError, match="min_keypoint_size"):
-        cvlearned.HardNet_create(min_keypoint_size=-1.0)
+    with pytest.raises(ValueError, match="keypoint_size"):
+        cvlearned.HardNet_create(keypoint_size=0.0)
 
 
 def test_custom_detector_persistence(tmp_path):

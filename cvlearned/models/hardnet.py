@@ -39,11 +39,13 @@ from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict, shipped_weights
 
-__all__ = ["PRESETS", "ORIENTATIONS", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
+__all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
 
 DESCRIPTOR_DIM = 128
 PATCH_SIZE = 32
 ORIENTATIONS = ("keypoint", "upright", "learned")
+#: size given to keypoints with size <= 0 (``keypoint_size=None``): a 30 px patch at patch_scale 6
+DEFAULT_KEYPOINT_SIZE = 5.0
 
 
 @dataclass(frozen=True)
@@ -177,12 +179,17 @@ class HardNetConfig(FeatureConfig):
             ``max_side``) and the mask; keypoints outside the mask are dropped. ``write()``
             stores only its name (``getDefaultName()``); ``read()`` refuses a file written with
             a custom detector unless the reading feature already holds a detector of that name.
-        min_keypoint_size: keypoints of a custom ``detector`` are described with
-            ``size = max(KeyPoint.size, min_keypoint_size)`` and returned with that size (FAST
-            reports 7 = its circle diameter, GFTT its block size 3: fixed-scale corners, not
-            scale estimates, so the patch side is ``patch_scale * 7`` = 42 px by default);
-            ``compute()`` describes keypoints with a size <= 0 at this size. SIFT's
-            own keypoints (``detector=None``) keep their sizes.
+        keypoint_size: how sizes are used. The patch side is always ``patch_scale *
+            KeyPoint.size``. None (default): every keypoint keeps its own size — SIFT's
+            ``2 sigma``; a custom detector's value as it reports it (FAST 7 = its circle
+            diameter, GFTT its block size 3, ORB ``31 * scale``): fixed-scale corners get
+            18-42 px patches, which measured best among sizes 3-12 for FAST and GFTT
+            (weights/orinet-v1.md). A keypoint with size <= 0 (a detector that sets none, or
+            one passed to ``compute()``) is described at ``DEFAULT_KEYPOINT_SIZE`` = 5 (a
+            30 px patch, about the network's 32 px input at 1 px per pixel). A number: every
+            keypoint of a custom ``detector``, and every size <= 0 keypoint in ``compute()``,
+            is described at this size. Keypoints are returned with the size used, so
+            ``compute()`` on detected keypoints reproduces ``detectAndCompute()``.
         orinet_weights: OriNet state dict for ``orientation="learned"``; None = the shipped,
             sha256-verified ``orinet-v1.pt``.
         preset: ``"hardnet-lite"`` (half width, the default: its weights ship) or
@@ -199,7 +206,7 @@ class HardNetConfig(FeatureConfig):
     patch_scale: float = DEFAULT_PATCH_SCALE
     orientation: str = "keypoint"
     detector: Any = None
-    min_keypoint_size: float = 7.0
+    keypoint_size: float | None = None
     preset: str = "hardnet-lite"
     weights: str | None = None
     orinet_weights: str | None = None
@@ -219,7 +226,8 @@ class HardNetConfig(FeatureConfig):
                 "detector must be None (OpenCV SIFT) or an object with detect(image, mask), e.g. "
                 f"cv2.FastFeatureDetector_create(); got {type(self.detector).__name__}"
             )
-        check_range(self, "min_keypoint_size", 0.0, 1e4)
+        if self.keypoint_size is not None:
+            check_range(self, "keypoint_size", 1e-3, 1e4)
         check_choice(self, "preset", tuple(PRESETS))
         for name in ("weights", "orinet_weights"):
             value = getattr(self, name)
@@ -336,9 +344,9 @@ class HardNet(Feature2D):
         return tuple(unique)
 
     def _normalise_detected(self, keypoints: Keypoints, shape: tuple[int, ...], mask: np.ndarray | None) -> Keypoints:
-        """A custom detector's keypoints: finite, inside image and mask, size floor, strongest N."""
+        """A custom detector's keypoints: finite, inside image and mask, sized, strongest N."""
         h, w = shape[:2]
-        floor = float(self.config.min_keypoint_size)
+        fixed = self.config.keypoint_size
         out = []
         for kp in keypoints:
             x, y = kp.pt
@@ -346,9 +354,12 @@ class HardNet(Feature2D):
                 continue
             if mask is not None and mask[min(int(round(y)), h - 1), min(int(round(x)), w - 1)] == 0:
                 continue
-            size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else 0.0
+            if fixed is not None:
+                size = float(fixed)
+            else:
+                size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else DEFAULT_KEYPOINT_SIZE
             angle = float(kp.angle) if np.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
-            out.append(cv2.KeyPoint(x, y, max(size, floor), angle, kp.response, kp.octave, kp.class_id))
+            out.append(cv2.KeyPoint(x, y, size, angle, kp.response, kp.octave, kp.class_id))
         limit = self.config.max_keypoints
         if limit is not None and len(out) > limit:
             order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[:limit]
@@ -368,16 +379,12 @@ class HardNet(Feature2D):
         return self._compute(gray, keypoints)
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
-        floor = float(self.config.min_keypoint_size)
+        fallback = DEFAULT_KEYPOINT_SIZE if self.config.keypoint_size is None else float(self.config.keypoint_size)
         kept = tuple(
-            kp if np.isfinite(kp.size) and kp.size > 0
-            else cv2.KeyPoint(kp.pt[0], kp.pt[1], floor, kp.angle, kp.response, kp.octave, kp.class_id)
+            kp if kp.size > 0
+            else cv2.KeyPoint(kp.pt[0], kp.pt[1], fallback, kp.angle, kp.response, kp.octave, kp.class_id)
             for kp in keypoints
         )
-        if floor <= 0:
-            kept = tuple(kp for kp in kept if kp.size > 0)
-        if not kept:
-            return (), None
         pyramid = build_pyramid(gray)
         orientation = self.config.orientation
         if orientation == "learned":
