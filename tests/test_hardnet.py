@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import cv2
 import numpy as np
@@ -13,6 +12,7 @@ import cvlearned
 from cvlearned.models.hardnet import PRESETS, HardNet, HardNetConfig, HardNetNet, build_net
 from cvlearned.models.register import registered_presets
 from cvlearned.weight_files import WeightsError, load_manifest, weights_dir
+from regression_sets import bundled_regression_mma3, recorded_value
 
 
 @pytest.fixture(scope="module")
@@ -116,42 +116,13 @@ def test_shipped_lite_weights_are_registered_and_verified():
     assert feat.config.preset == "hardnet-lite" and PRESETS["hardnet-lite"].width == 0.5
 
 
-def _recorded_regression_value() -> float:
-    card = (weights_dir() / "hardnet-lite-v1.md").read_text(encoding="utf-8")
-    match = re.search(r"regression_mma3_bundled:\s*([0-9.]+)", card)
-    assert match, "the model card must record regression_mma3_bundled"
-    return float(match.group(1))
-
-
 REGRESSION_FRACTION = 0.8  # documented in weights/hardnet-lite-v1.md
-
-
-def bundled_regression_mma3(feature) -> float:
-    """MMA@3 (mutual NN + ratio 0.8) on 6 generated viewpoint pairs of bundled photos (320x240)."""
-    from cvlearned.evaluation.matching import match_descriptors
-    from cvlearned.evaluation.metrics import mean_matching_accuracy
-    from cvlearned.synthetic.homography import make_homography_pairs
-    from cvlearned.synthetic.photos import bundled_photo
-
-    names = ["astronaut", "brick", "camera", "chelsea", "coffee", "motorcycle"]
-    pairs = make_homography_pairs(
-        photos=[(n, bundled_photo(n)) for n in names], n_pairs=6, split="viewpoint", size=(320, 240), seed=0
-    )
-    values = []
-    for pair in pairs:
-        k0, d0 = feature.detectAndCompute(pair.image0, None)
-        k1, d1 = feature.detectAndCompute(pair.image1, None)
-        m, _ = match_descriptors(d0, d1, mutual=True, ratio=0.8)
-        p0 = np.array([k0[i].pt for i in m[:, 0]]).reshape(-1, 2)
-        p1 = np.array([k1[j].pt for j in m[:, 1]]).reshape(-1, 2)
-        values.append(mean_matching_accuracy(p0, p1, pair.H_0to1, thresholds=[3])[0])
-    return float(np.mean(values))
 
 
 def test_shipped_model_regression_mma3():
     feat = cvlearned.create("hardnet-lite", max_keypoints=1000)
     value = bundled_regression_mma3(feat)
-    recorded = _recorded_regression_value()
+    recorded = recorded_value("hardnet-lite-v1.md", "regression_mma3_bundled")
     assert value >= REGRESSION_FRACTION * recorded, (value, recorded)
 
 
