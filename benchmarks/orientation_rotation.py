@@ -37,16 +37,9 @@ import numpy as np
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, torch threads=1, {platform.system()} {platform.release()}"
+    from cvlearned.environment import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} logical CPUs, torch threads=1, {platform.system()} {platform.release()}"
 
 
 def rotation(size: tuple[int, int], angle: float) -> np.ndarray:
