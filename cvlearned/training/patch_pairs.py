@@ -31,6 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -56,6 +57,7 @@ __all__ = [
     "mine_pair",
     "mine_patch_pairs",
     "load_or_mine",
+    "load_train_val_pairs",
 ]
 
 
@@ -238,3 +240,23 @@ def load_or_mine(
     tmp.replace(path)
     return a, b, ids
 
+
+def load_train_val_pairs(
+    images: str | Path, cfg: MiningConfig, photo_max_side: int, val_pairs: int, out_dir: str | Path, log: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mine (or load cached) training pairs from the training photos of ``images`` and at most
+    ``val_pairs`` validation pairs (one per held-out photo, seed + 1) → (a, b, val_a, val_b)."""
+    import time
+
+    from cvlearned.synthetic.photos import load_photo_folder
+
+    t0 = time.time()
+    photos = load_photo_folder(images, max_side=photo_max_side)
+    train_photos, val_photos = split_photos(photos, "train"), split_photos(photos, "val")
+    log.info("photos: %d train, %d held out", len(train_photos), len(val_photos))
+    a, b, _ = load_or_mine(train_photos, cfg, out_dir, "train", progress=True)
+    val_cfg = dataclasses.replace(cfg, pairs_per_photo=1, seed=cfg.seed + 1)
+    va, vb, _ = load_or_mine(val_photos, val_cfg, out_dir, "val")
+    va, vb = va[:val_pairs], vb[:val_pairs]
+    log.info("patch pairs: %d train, %d val (mining/loading %.1f s)", len(a), len(va), time.time() - t0)
+    return a, b, va, vb

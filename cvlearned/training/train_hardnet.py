@@ -29,8 +29,7 @@ import numpy as np
 import yaml
 
 from cvlearned.synthetic.homography import HomographyDistribution
-from cvlearned.synthetic.photos import split_photos
-from cvlearned.training.patch_pairs import MiningConfig, load_or_mine
+from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
 from cvlearned.training.run_state import (
     export_weights,
     resume,
@@ -231,16 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     log = setup_logging(out, "cvlearned.train_hardnet")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     t0 = time.time()
-    from cvlearned.synthetic.photos import load_photo_folder
-
-    photos = load_photo_folder(args.images, max_side=cfg.photo_max_side)
-    train_photos, val_photos = split_photos(photos, "train"), split_photos(photos, "val")
-    log.info("photos: %d train, %d held out", len(train_photos), len(val_photos))
-    a, b, _ = load_or_mine(train_photos, cfg.mining, out, "train", progress=True)
-    val_cfg = dataclasses.replace(cfg.mining, pairs_per_photo=1, seed=cfg.mining.seed + 1)
-    va, vb, _ = load_or_mine(val_photos, val_cfg, out, "val")
-    va, vb = va[: cfg.val_pairs], vb[: cfg.val_pairs]
-    log.info("patch pairs: %d train, %d val (mining/loading %.1f s)", len(a), len(va), time.time() - t0)
+    a, b, va, vb = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, out, log)
     net, history = train(cfg, a, b, out, val=(va, vb), logger=log)
     final = evaluate(net, va, vb)
     log.info("final val %s", json.dumps(final))
