@@ -8,9 +8,7 @@ per step, resumable from ``out/checkpoint.pt``.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import torch
 
 from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import sample_homography, warp_image
-from cvlearned.training.run_state import resume, save_checkpoint, warmup_linear_decay
+from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import cell_labels, detector_loss, valid_cells
 
@@ -65,46 +63,22 @@ def train_magicpoint(
     net = build_net(cfg.preset)
     params = [p for name, p in net.named_parameters() if not name.startswith("convD")]
     opt = torch.optim.Adam(params, lr=mp.lr)
-    ckpt = out / "checkpoint.pt"
-    start, elapsed_before = resume(ckpt, net, opt, log)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    net.train()
-    stop = mp.steps if max_steps_this_run is None else min(mp.steps, start + max_steps_this_run)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=mp.steps, initial=start, desc="magicpoint", mininterval=10.0)
-    t0, running, history, done = time.time(), [], [], start
-    for step in range(start, stop):
-        if mp.max_minutes is not None and (time.time() - t0) / 60.0 > mp.max_minutes:
-            log.info("time budget of %.1f min reached at step %d", mp.max_minutes, step)
-            break
+    def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, 1, step])
         x, labels, valid = magicpoint_batch(images, points, rng.choice(len(images), mp.batch_size, replace=False),
                                             rng, cfg)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        for group in opt.param_groups:
-            group["lr"] = warmup_linear_decay(mp.lr, step, mp.warmup_steps, mp.steps)
         loss = detector_loss(net.detector_logits(net.encode(x)), labels, valid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running.append(float(loss.detach()))
-        done = step + 1
-        if bar is not None:
-            bar.update(1)
-        if done % mp.log_every == 0:
-            entry = {"step": done, "loss": float(np.mean(running)), "elapsed_s": elapsed_before + time.time() - t0}
-            running = []
-            history.append(entry)
-            log.info(json.dumps(entry))
-        if done % mp.checkpoint_every == 0:
-            save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if done > start:
-        save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if bar is not None:
-        bar.close()
+        return {"loss": float(loss.detach())}
+
+    schedule = StepSchedule(mp.steps, mp.lr, mp.warmup_steps, mp.log_every, mp.checkpoint_every, mp.max_minutes)
+    history = run_steps(net, opt, out / "checkpoint.pt", cfg, schedule, step_fn, log, desc="magicpoint",
+                        progress=progress, max_steps_this_run=max_steps_this_run)
     return net.eval(), history

@@ -6,10 +6,15 @@ import dataclasses
 import json
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["save_checkpoint", "resume", "warmup_linear_decay", "setup_logging", "export_weights"]
+__all__ = [
+    "save_checkpoint", "resume", "warmup_linear_decay", "setup_logging", "export_weights", "StepSchedule",
+    "run_steps",
+]
 
 
 def save_checkpoint(path: Path, net: Any, opt: Any, step: int, cfg: Any, elapsed: float) -> None:
@@ -73,3 +78,62 @@ def export_weights(net: Any, path: str | os.PathLike, fp16: bool = False) -> Pat
     torch.save(state, tmp)
     tmp.replace(path)
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSchedule:
+    """How many steps, the learning-rate schedule, and how often to log and checkpoint."""
+
+    steps: int
+    lr: float
+    warmup_steps: int
+    log_every: int
+    checkpoint_every: int
+    max_minutes: float | None = None
+
+
+def run_steps(
+    net: Any, opt: Any, ckpt: Path, cfg: Any, schedule: StepSchedule,
+    step_fn: Callable[[int], dict[str, float]], log: logging.Logger, *, desc: str, progress: bool = True,
+    max_steps_this_run: int | None = None,
+) -> list[dict[str, float]]:
+    """The resumable optimisation loop shared by the trainers → history of logged entries.
+
+    Resumes ``net``/``opt`` from ``ckpt``; for each step sets the warm-up/linear-decay
+    learning rate and calls ``step_fn(step)``, which runs one optimisation step and returns
+    its losses (floats, ``"loss"`` first). Every ``log_every`` steps the means are logged;
+    ``ckpt`` (saved with ``cfg``) is written every ``checkpoint_every`` steps and at the
+    end. Stops early after ``max_minutes`` of wall time or ``max_steps_this_run`` steps.
+    """
+    start, elapsed_before = resume(ckpt, net, opt, log)
+    net.train()
+    stop = schedule.steps if max_steps_this_run is None else min(schedule.steps, start + max_steps_this_run)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=schedule.steps, initial=start, desc=desc, mininterval=10.0)
+    t0, running, history, done = time.time(), [], [], start
+    for step in range(start, stop):
+        if schedule.max_minutes is not None and (time.time() - t0) / 60.0 > schedule.max_minutes:
+            log.info("time budget of %.1f min reached at step %d", schedule.max_minutes, step)
+            break
+        for group in opt.param_groups:
+            group["lr"] = warmup_linear_decay(schedule.lr, step, schedule.warmup_steps, schedule.steps)
+        running.append(step_fn(step))
+        done = step + 1
+        if bar is not None:
+            bar.update(1)
+        if done % schedule.log_every == 0:
+            entry = {"step": done, **{k: float(sum(r[k] for r in running) / len(running)) for k in running[0]},
+                     "elapsed_s": elapsed_before + time.time() - t0}
+            running = []
+            history.append(entry)
+            log.info(json.dumps(entry))
+        if done % schedule.checkpoint_every == 0:
+            save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
+    if done > start:
+        save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
+    if bar is not None:
+        bar.close()
+    return history

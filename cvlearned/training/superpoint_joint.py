@@ -9,10 +9,8 @@ the MagicPoint weights; seeded per step; resumable from ``out/checkpoint.pt``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,7 @@ import torch
 from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
 from cvlearned.training.magicpoint import warp_points
-from cvlearned.training.run_state import resume, save_checkpoint, warmup_linear_decay
+from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import cell_labels, descriptor_loss, detector_loss, valid_cells
 from cvlearned.weight_files import load_into, load_state_dict
@@ -87,46 +85,21 @@ def train_joint(
     if init is not None:
         load_into(net, load_state_dict(init), init)
     opt = torch.optim.Adam(net.parameters(), lr=j.lr)
-    ckpt = out / "checkpoint.pt"
-    start, elapsed_before = resume(ckpt, net, opt, log)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    net.train()
-    stop = j.steps if max_steps_this_run is None else min(j.steps, start + max_steps_this_run)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=j.steps, initial=start, desc="superpoint joint", mininterval=10.0)
-    t0, running, history, done = time.time(), [], [], start
-    for step in range(start, stop):
-        if j.max_minutes is not None and (time.time() - t0) / 60.0 > j.max_minutes:
-            log.info("time budget of %.1f min reached at step %d", j.max_minutes, step)
-            break
+    def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, 4, step])
         idx = rng.choice(len(images), j.batch_size, replace=False)
         pairs = [joint_pair(images[i], points[i], rng, cfg) for i in idx]
-        for group in opt.param_groups:
-            group["lr"] = warmup_linear_decay(j.lr, step, j.warmup_steps, j.steps)
         losses = joint_losses(net, pairs, cfg, cfg.channels_last)
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         opt.step()
-        running.append([float(losses[k].detach()) for k in ("total", "detector", "descriptor")])
-        done = step + 1
-        if bar is not None:
-            bar.update(1)
-        if done % j.log_every == 0:
-            mean = np.mean(running, axis=0)
-            entry = {"step": done, "loss": float(mean[0]), "detector": float(mean[1]), "descriptor": float(mean[2]),
-                     "elapsed_s": elapsed_before + time.time() - t0}
-            running = []
-            history.append(entry)
-            log.info(json.dumps(entry))
-        if done % j.checkpoint_every == 0:
-            save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if done > start:
-        save_checkpoint(ckpt, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if bar is not None:
-        bar.close()
+        return {"loss": float(losses["total"].detach()), "detector": float(losses["detector"].detach()),
+                "descriptor": float(losses["descriptor"].detach())}
+
+    schedule = StepSchedule(j.steps, j.lr, j.warmup_steps, j.log_every, j.checkpoint_every, j.max_minutes)
+    history = run_steps(net, opt, out / "checkpoint.pt", cfg, schedule, step_fn, log, desc="superpoint joint",
+                        progress=progress, max_steps_this_run=max_steps_this_run)
     return net.eval(), history
