@@ -218,9 +218,18 @@ class Feature2D:
             return mask_arr
         return cv2.resize(mask_arr, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
+    def _encode_field(self, key: str, value: Any) -> Any:
+        """The value :meth:`write` stores for parameter ``key`` (subclasses map objects to names)."""
+        return value
+
+    def _decode_field(self, key: str, item: cv2.FileNode, old: Any) -> Any:
+        """The parameter value :meth:`read` restores from a stored ``item`` (``old`` = current)."""
+        return _decode_value(item, old, self.config_class, key)
+
     def _write_fields(self, fs: cv2.FileStorage) -> None:
         fs.write("name", self.getDefaultName())
         for key, value in config_to_dict(self.config).items():
+            value = self._encode_field(key, value)
             if value is None:
                 fs.write(key, _NONE_MARKER)
             elif isinstance(value, bool):
@@ -240,7 +249,7 @@ class Feature2D:
             item = node.getNode(key)
             if item.empty():
                 continue
-            params[key] = _decode_value(item, old, self.config_class, key)
+            params[key] = self._decode_field(key, item, old)
         if not params:
             raise ValueError(
                 f"no {self.getDefaultName()} parameters found (expected keys {list(current)}); "

@@ -32,9 +32,9 @@ import torch
 from torch import nn
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range, config_to_dict
+from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import _NONE_MARKER, Feature2D, Keypoints, _decode_value
+from cvlearned.feature2d import _NONE_MARKER, Feature2D, Keypoints
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict, shipped_weights
@@ -420,42 +420,18 @@ class HardNet(Feature2D):
         return vectors_to_angles(out)
 
     # ---------------------------------------------------------- persistence
-    def _write_fields(self, fs: cv2.FileStorage) -> None:
-        """As :class:`Feature2D`, but a custom ``detector`` is stored by its name only."""
-        fs.write("name", self.getDefaultName())
-        for key, value in config_to_dict(self.config).items():
-            if key == "detector" and value is not None:
-                value = detector_name(value)
-            if value is None:
-                fs.write(key, _NONE_MARKER)
-            elif isinstance(value, bool):
-                fs.write(key, int(value))
-            else:
-                fs.write(key, value)
+    def _encode_field(self, key: str, value: Any) -> Any:
+        """A custom ``detector`` is stored by its name only."""
+        if key == "detector" and value is not None:
+            return detector_name(value)
+        return value
 
-    def _read_fields(self, node: cv2.FileNode) -> None:
-        """As :class:`Feature2D`; a stored detector name is accepted only if it is
-        the default (SIFT) or the name of the detector this feature already holds."""
-        stored_name = node.getNode("name")
-        if not stored_name.empty() and stored_name.string() != self.getDefaultName():
-            raise ValueError(f"parameters are for {stored_name.string()!r}, not {self.getDefaultName()!r}")
-        current = config_to_dict(self.config)
-        params: dict[str, Any] = {}
-        for key, old in current.items():
-            item = node.getNode(key)
-            if item.empty():
-                continue
-            if key == "detector":
-                params[key] = self._read_detector(item)
-            else:
-                params[key] = _decode_value(item, old, self.config_class, key)
-        if not params:
-            raise ValueError(
-                f"no {self.getDefaultName()} parameters found (expected keys {list(current)}); "
-                "pass the FileNode of the struct written by write(fs, name)"
-            )
-        self.config = HardNetConfig(**{**current, **params})
-        self._configure()
+    def _decode_field(self, key: str, item: cv2.FileNode, old: Any) -> Any:
+        """A stored detector name is accepted only if it is the default (SIFT) or the name
+        of the detector this feature already holds."""
+        if key == "detector":
+            return self._read_detector(item)
+        return super()._decode_field(key, item, old)
 
     def _read_detector(self, item: cv2.FileNode) -> Any:
         stored = item.string() if item.isString() else ""
