@@ -95,13 +95,15 @@ class StepSchedule:
 def run_steps(
     net: Any, opt: Any, ckpt: Path, cfg: Any, schedule: StepSchedule,
     step_fn: Callable[[int], dict[str, float]], log: logging.Logger, *, desc: str, progress: bool = True,
-    max_steps_this_run: int | None = None,
+    max_steps_this_run: int | None = None, log_lr: bool = False,
+    on_log: Callable[[dict[str, float], int], None] | None = None,
 ) -> list[dict[str, float]]:
     """The resumable optimisation loop shared by the trainers → history of logged entries.
 
     Resumes ``net``/``opt`` from ``ckpt``; for each step sets the warm-up/linear-decay
     learning rate and calls ``step_fn(step)``, which runs one optimisation step and returns
-    its losses (floats, ``"loss"`` first). Every ``log_every`` steps the means are logged;
+    its losses (floats, ``"loss"`` first). Every ``log_every`` steps the means are logged
+    (with the step's learning rate when ``log_lr``; ``on_log(entry, step)`` may add to it);
     ``ckpt`` (saved with ``cfg``) is written every ``checkpoint_every`` steps and at the
     end. Stops early after ``max_minutes`` of wall time or ``max_steps_this_run`` steps.
     """
@@ -118,16 +120,21 @@ def run_steps(
         if schedule.max_minutes is not None and (time.time() - t0) / 60.0 > schedule.max_minutes:
             log.info("time budget of %.1f min reached at step %d", schedule.max_minutes, step)
             break
+        lr = warmup_linear_decay(schedule.lr, step, schedule.warmup_steps, schedule.steps)
         for group in opt.param_groups:
-            group["lr"] = warmup_linear_decay(schedule.lr, step, schedule.warmup_steps, schedule.steps)
+            group["lr"] = lr
         running.append(step_fn(step))
         done = step + 1
         if bar is not None:
             bar.update(1)
         if done % schedule.log_every == 0:
-            entry = {"step": done, **{k: float(sum(r[k] for r in running) / len(running)) for k in running[0]},
-                     "elapsed_s": elapsed_before + time.time() - t0}
+            entry = {"step": done, **{k: float(sum(r[k] for r in running) / len(running)) for k in running[0]}}
+            if log_lr:
+                entry["lr"] = lr
+            entry["elapsed_s"] = elapsed_before + time.time() - t0
             running = []
+            if on_log is not None:
+                on_log(entry, done)
             history.append(entry)
             log.info(json.dumps(entry))
         if done % schedule.checkpoint_every == 0:

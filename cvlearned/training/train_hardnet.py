@@ -30,13 +30,7 @@ import yaml
 
 from cvlearned.synthetic.homography import HomographyDistribution
 from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
-from cvlearned.training.run_state import (
-    export_weights,
-    resume,
-    save_checkpoint,
-    setup_logging,
-    warmup_linear_decay,
-)
+from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
@@ -149,36 +143,19 @@ def train(
     torch.manual_seed(cfg.seed)
     net = build_net(cfg.preset, dropout=cfg.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start, elapsed_before = resume(ckpt_path, net, opt, log)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    net.train()
     n = len(train_a)
     if n < cfg.batch_size:
         raise ValueError(f"only {n} training pairs for a batch of {cfg.batch_size}")
-    history: list[dict[str, float]] = []
-    t0 = time.time()
-    stop = cfg.steps if max_steps_this_run is None else min(cfg.steps, start + max_steps_this_run)
-    steps = range(start, stop)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.preset}", mininterval=10.0)
-    running = []
-    final_step = start
-    for step in steps:
-        if cfg.max_minutes is not None and (time.time() - t0) / 60.0 > cfg.max_minutes:
-            log.info("time budget of %.1f min reached at step %d", cfg.max_minutes, step)
-            break
+    def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, step])
         idx = rng.choice(n, cfg.batch_size, replace=False)
         xa, xb = _batch(train_a, train_b, idx)
         if rng.random() < 0.5:
             xa, xb = xb, xa
         torch.manual_seed(cfg.seed * 1_000_003 + step)
-        for group in opt.param_groups:
-            group["lr"] = warmup_linear_decay(cfg.lr, step, cfg.warmup_steps, cfg.steps)
         x = torch.cat([xa, xb])
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -189,24 +166,15 @@ def train(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running.append(float(loss.detach()))
-        if bar is not None:
-            bar.update(1)
-        done = final_step = step + 1
-        if done % cfg.log_every == 0:
-            entry = {"step": done, "loss": float(np.mean(running)), "lr": warmup_linear_decay(cfg.lr, step, cfg.warmup_steps, cfg.steps),
-                     "elapsed_s": elapsed_before + time.time() - t0}
-            running = []
-            if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
-                entry.update(evaluate(net, *val))
-            history.append(entry)
-            log.info(json.dumps(entry))
-        if done % cfg.checkpoint_every == 0:
-            save_checkpoint(ckpt_path, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if final_step > start:
-        save_checkpoint(ckpt_path, net, opt, final_step, cfg, elapsed_before + time.time() - t0)
-    if bar is not None:
-        bar.close()
+        return {"loss": float(loss.detach())}
+
+    def validate(entry: dict[str, float], done: int) -> None:
+        if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
+            entry.update(evaluate(net, *val))
+
+    schedule = StepSchedule(cfg.steps, cfg.lr, cfg.warmup_steps, cfg.log_every, cfg.checkpoint_every, cfg.max_minutes)
+    history = run_steps(net, opt, ckpt_path, cfg, schedule, step_fn, log, desc=f"train {cfg.preset}",
+                        progress=progress, max_steps_this_run=max_steps_this_run, log_lr=True, on_log=validate)
     net.eval()
     return net, history
 

@@ -42,7 +42,7 @@ import yaml
 
 from cvlearned.synthetic.homography import HomographyDistribution
 from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
-from cvlearned.training.run_state import export_weights, resume, save_checkpoint, setup_logging, warmup_linear_decay
+from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
 
 __all__ = [
     "TrainConfig",
@@ -260,25 +260,11 @@ def train(
     torch.manual_seed(cfg.seed)
     net = OriNet()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start, elapsed_before = resume(ckpt_path, net, opt, log)
-    net.train()
     n = len(train_a)
     if n < cfg.batch_size:
         raise ValueError(f"only {n} training pairs for a batch of {cfg.batch_size}")
-    history: list[dict[str, float]] = []
-    t0 = time.time()
-    stop = cfg.steps if max_steps_this_run is None else min(cfg.steps, start + max_steps_this_run)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, initial=start, desc="train orinet", mininterval=10.0)
-    running: list[float] = []
-    final_step = start
-    for step in range(start, stop):
-        if cfg.max_minutes is not None and (time.time() - t0) / 60.0 > cfg.max_minutes:
-            log.info("time budget of %.1f min reached at step %d", cfg.max_minutes, step)
-            break
+    def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, step])
         idx = rng.choice(n, cfg.batch_size, replace=False)
         xa, xb = _tensor(train_a[idx]), _tensor(train_b[idx])
@@ -287,30 +273,19 @@ def train(
         if cfg.augment_rot90:  # exact quarter turns, independent per view: more rotation variety
             ka, kb = rng.integers(0, 4, 2)
             xa, xb = torch.rot90(xa, int(ka), dims=(2, 3)), torch.rot90(xb, int(kb), dims=(2, 3))
-        lr = warmup_linear_decay(cfg.lr, step, cfg.warmup_steps, cfg.steps)
-        for group in opt.param_groups:
-            group["lr"] = lr
         loss = step_loss(net, descriptor, xa, xb, cfg.triplet_weight, cfg.margin)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running.append(float(loss.detach()))
-        if bar is not None:
-            bar.update(1)
-        done = final_step = step + 1
-        if done % cfg.log_every == 0:
-            entry = {"step": done, "loss": float(np.mean(running)), "lr": lr, "elapsed_s": elapsed_before + time.time() - t0}
-            running = []
-            if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
-                entry.update(evaluate(net, descriptor, *val, seed=cfg.seed))
-            history.append(entry)
-            log.info(json.dumps(entry))
-        if done % cfg.checkpoint_every == 0:
-            save_checkpoint(ckpt_path, net, opt, done, cfg, elapsed_before + time.time() - t0)
-    if final_step > start:
-        save_checkpoint(ckpt_path, net, opt, final_step, cfg, elapsed_before + time.time() - t0)
-    if bar is not None:
-        bar.close()
+        return {"loss": float(loss.detach())}
+
+    def validate(entry: dict[str, float], done: int) -> None:
+        if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
+            entry.update(evaluate(net, descriptor, *val, seed=cfg.seed))
+
+    schedule = StepSchedule(cfg.steps, cfg.lr, cfg.warmup_steps, cfg.log_every, cfg.checkpoint_every, cfg.max_minutes)
+    history = run_steps(net, opt, ckpt_path, cfg, schedule, step_fn, log, desc="train orinet",
+                        progress=progress, max_steps_this_run=max_steps_this_run, log_lr=True, on_log=validate)
     net.eval()
     return net, history
 
