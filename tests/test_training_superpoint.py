@@ -18,7 +18,9 @@ from cvlearned.training import homographic_adaptation as ha
 from cvlearned.training.magicpoint import magicpoint_batch, train_magicpoint, warp_points
 from cvlearned.training.superpoint_config import load_config
 from cvlearned.training.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
-from cvlearned.training.superpoint_losses import cell_labels, descriptor_loss, detector_loss, valid_cells
+from cvlearned.training.superpoint_losses import (
+    cell_labels, descriptor_loss, detector_loss, infonce_descriptor_loss, valid_cells,
+)
 
 CONFIG = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs" / "superpoint-lite.yaml"
 LOG = logging.getLogger("test.superpoint")
@@ -171,6 +173,35 @@ def test_descriptor_loss_follows_the_homography():
     assert float(descriptor_loss(desc, desc, shift, radius=4.0)) > 1.0
 
 
+def test_infonce_loss_small_for_matching_descriptors_and_log_n_for_uniform():
+    desc = _orthonormal_map(64, 4, 5)
+    assert float(infonce_descriptor_loss(desc, desc, torch.eye(3), temperature=0.01)) < 1e-6
+    constant = torch.zeros(64, 4, 5)
+    constant[0] = 1.0  # every cell alike: each softmax is uniform over the 20 cells
+    assert float(infonce_descriptor_loss(constant, constant, torch.eye(3))) == pytest.approx(np.log(20), rel=1e-6)
+
+
+def test_infonce_loss_follows_the_homography_and_ignores_invalid_cells():
+    desc = _orthonormal_map(64, 4, 5)
+    shift = torch.tensor([[1.0, 0, 8.0], [0, 1.0, 0], [0, 0, 1.0]])  # b = a shifted one cell right
+    desc_b = torch.zeros_like(desc)
+    desc_b[:, :, 1:] = desc[:, :, :-1]
+    desc_b[:, :, 0] = desc[:, :, -1]  # would be the wrong partner of column 4 if it were not ignored
+    assert float(infonce_descriptor_loss(desc, desc_b, shift, temperature=0.01)) < 1e-6
+    assert float(infonce_descriptor_loss(desc, desc, shift, temperature=0.01)) > 1.0
+    duplicated = desc_b.clone()
+    duplicated[:, :, 1] = desc_b[:, :, 2]  # view-b column 1 is now a copy of column 2
+    assert float(infonce_descriptor_loss(desc, duplicated, shift, temperature=0.01)) > 1.0
+    valid = torch.ones(4, 5, dtype=torch.bool)
+    valid[:, 1] = False  # ... but invalid: no positive there, and out of every softmax
+    assert float(infonce_descriptor_loss(desc, duplicated, shift, valid, temperature=0.01)) < 1e-6
+
+
+def test_joint_config_rejects_unknown_descriptor_loss(cfg):
+    with pytest.raises(ValueError, match="descriptor_loss"):
+        dataclasses.replace(cfg.joint, descriptor_loss="triplet")
+
+
 # ------------------------------------------------------------------ optimisation
 def test_few_magicpoint_steps_reduce_the_loss(tmp_path, cfg):
     samples = [render_shape(np.random.default_rng([0, i]), (64, 48)) for i in range(8)]
@@ -197,7 +228,9 @@ def test_few_joint_steps_reduce_the_loss_and_resume(tmp_path, cfg):
     assert history[-1]["loss"] < history[0]["loss"]
 
 
-def test_joint_losses_are_finite_for_a_pair(cfg):
+@pytest.mark.parametrize("loss", ["hinge", "infonce"])
+def test_joint_losses_are_finite_for_a_pair(cfg, loss):
+    cfg = dataclasses.replace(cfg, joint=dataclasses.replace(cfg.joint, descriptor_loss=loss))
     gray = np.ascontiguousarray(bundled_photo("camera")[:64, :96] if bundled_photo("camera").ndim == 2
                                 else bundled_photo("camera")[:64, :96, 0])
     pair = joint_pair(gray, np.array([[30.0, 30.0]], np.float32), np.random.default_rng(0), cfg)

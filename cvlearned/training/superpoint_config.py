@@ -73,10 +73,12 @@ class JointConfig:
     lr: float = 1e-3
     warmup_steps: int = 100
     descriptor_weight: float = 1.0
+    descriptor_loss: str = "hinge"  # "hinge" (the paper's) or "infonce" (dual softmax)
     lambda_d: float = 250.0
     pos_margin: float = 1.0
     neg_margin: float = 0.2
     radius: float = 8.0
+    temperature: float = 0.1  # infonce only
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
                                                        max_perspective=0.15, max_translation=0.1, center_region=0.5)
@@ -88,6 +90,12 @@ class JointConfig:
     checkpoint_every: int = 200
     log_every: int = 50
     max_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.descriptor_loss not in ("hinge", "infonce"):
+            raise ValueError(f"joint.descriptor_loss must be 'hinge' or 'infonce', got {self.descriptor_loss!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"joint.temperature must be > 0, got {self.temperature!r}")
 
 
 @dataclass(frozen=True)

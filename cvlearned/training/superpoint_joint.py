@@ -2,8 +2,9 @@
 
 Each pair is a pseudo-labelled crop (view a) and its warp by a random homography H
 (view b), both with independent photometric changes. Loss per pair:
-``CE(a) + CE(b) + descriptor_weight * hinge(a, b, H)`` (:mod:`superpoint_losses`), where
-view b's cross-entropy and hinge ignore cells without image content. Initialised from
+``CE(a) + CE(b) + descriptor_weight * desc(a, b, H)`` (:mod:`superpoint_losses`; desc is
+the paper's hinge or the dual-softmax InfoNCE, ``joint.descriptor_loss``), where view b's
+cross-entropy and descriptor loss ignore cells without image content. Initialised from
 the MagicPoint weights; seeded per step; resumable from ``out/checkpoint.pt``.
 """
 
@@ -21,7 +22,9 @@ from cvlearned.synthetic.homography import apply_photometric, sample_homography,
 from cvlearned.training.magicpoint import warp_points
 from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
-from cvlearned.training.superpoint_losses import cell_labels, descriptor_loss, detector_loss, valid_cells
+from cvlearned.training.superpoint_losses import (
+    cell_labels, descriptor_loss, detector_loss, infonce_descriptor_loss, valid_cells,
+)
 from cvlearned.weight_files import load_into, load_state_dict
 
 __all__ = ["load_adapted", "joint_pair", "joint_losses", "train_joint"]
@@ -65,11 +68,12 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
     valid_b = valid_cells(torch.from_numpy(np.stack([p["valid_b"] for p in pairs])))
     valid = torch.cat([torch.ones_like(valid_b), valid_b])
     det = 2.0 * detector_loss(logits, labels, valid)
-    des = torch.stack([
-        descriptor_loss(desc[i], desc[n + i], torch.from_numpy(p["H"]).float(), valid_b[i], j.radius,
-                        j.pos_margin, j.neg_margin, j.lambda_d)
-        for i, p in enumerate(pairs)
-    ]).mean()
+    def pair_loss(i: int, H: torch.Tensor) -> torch.Tensor:
+        if j.descriptor_loss == "infonce":
+            return infonce_descriptor_loss(desc[i], desc[n + i], H, valid_b[i], j.temperature)
+        return descriptor_loss(desc[i], desc[n + i], H, valid_b[i], j.radius, j.pos_margin, j.neg_margin, j.lambda_d)
+
+    des = torch.stack([pair_loss(i, torch.from_numpy(p["H"]).float()) for i, p in enumerate(pairs)]).mean()
     return {"detector": det, "descriptor": des, "total": det + j.descriptor_weight * des}
 
 

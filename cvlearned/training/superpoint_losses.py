@@ -5,6 +5,11 @@
 * Descriptor: a hinge loss over all pairs of descriptor cells of two views related by a
   homography H: cells whose centres correspond within ``radius`` pixels are positives,
   ``lambda_d * max(0, m_p - d·d')``; all others negatives, ``max(0, d·d' - m_n)``.
+* Descriptor, alternative (``descriptor_loss: infonce``): every view-a cell whose centre
+  maps into view b has one positive, the view-b cell containing the mapped centre; the
+  loss is the dual-softmax cross-entropy of that pair among all view-b cells (row) and
+  all view-a cells (column) at temperature tau. Measured against the hinge loss in
+  weights/superpoint-lite-v1.md.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import torch.nn.functional as F
 
 from cvlearned.models.superpoint import CELL
 
-__all__ = ["cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss"]
+__all__ = ["cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss"]
 
 DUSTBIN = CELL * CELL
 
@@ -64,6 +69,17 @@ def _apply_h(H: torch.Tensor, pts: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     return p[:, :2] / p[:, 2:3].clamp_min(1e-9), p[:, 2]
 
 
+def _warped_centres(H: torch.Tensor, centres: torch.Tensor, hc: int, wc: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Hc*Wc, 2) view-a cell centres → their view-b positions and whether they land in view b."""
+    warped, depth = _apply_h(H.to(centres), centres)
+    inside = (
+        (depth > 0)
+        & (warped[:, 0] >= -0.5) & (warped[:, 0] <= wc * CELL - 0.5)
+        & (warped[:, 1] >= -0.5) & (warped[:, 1] <= hc * CELL - 0.5)
+    )
+    return warped, inside
+
+
 def descriptor_loss(
     desc_a: torch.Tensor,
     desc_b: torch.Tensor,
@@ -82,12 +98,7 @@ def descriptor_loss(
     """
     d, hc, wc = desc_a.shape
     centres = cell_centres(hc, wc, desc_a.device)
-    warped, depth = _apply_h(H.to(centres), centres)
-    inside = (
-        (depth > 0)
-        & (warped[:, 0] >= -0.5) & (warped[:, 0] <= wc * CELL - 0.5)
-        & (warped[:, 1] >= -0.5) & (warped[:, 1] <= hc * CELL - 0.5)
-    )
+    warped, inside = _warped_centres(H, centres, hc, wc)
     positive = torch.cdist(warped, centres) <= radius
     dots = desc_a.reshape(d, -1).t() @ desc_b.reshape(d, -1)
     loss = lambda_d * positive * F.relu(pos_margin - dots) + (~positive) * F.relu(dots - neg_margin)
@@ -95,3 +106,38 @@ def descriptor_loss(
     if valid_b is not None:
         weight = weight * valid_b.reshape(1, -1).float()
     return (loss * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def infonce_descriptor_loss(
+    desc_a: torch.Tensor,
+    desc_b: torch.Tensor,
+    H: torch.Tensor,
+    valid_b: torch.Tensor | None = None,
+    temperature: float = 0.1,
+) -> torch.Tensor:
+    """Dual-softmax InfoNCE between (D, Hc, Wc) descriptor maps of view a and b = H(a).
+
+    The positive of view-a cell i is the view-b cell containing H(centre_i); pairs whose
+    positive is outside view b or invalid (``valid_b`` (Hc, Wc)) are ignored, and invalid
+    view-b cells are left out of the softmax. Returns the mean of the row and column
+    cross-entropies over the positives (0 when there are none).
+    """
+    d, hc, wc = desc_a.shape
+    centres = cell_centres(hc, wc, desc_a.device)
+    warped, inside = _warped_centres(H, centres, hc, wc)
+    cell = torch.floor((warped + 0.5) / CELL).long()
+    cell[:, 0] = cell[:, 0].clamp(0, wc - 1)
+    cell[:, 1] = cell[:, 1].clamp(0, hc - 1)
+    target = cell[:, 1] * wc + cell[:, 0]
+    keep_b = torch.ones(hc * wc, dtype=torch.bool, device=desc_a.device)
+    if valid_b is not None:
+        keep_b = valid_b.reshape(-1).bool()
+    query = inside & keep_b[target]
+    if not bool(query.any()):
+        return desc_a.sum() * 0.0
+    sim = desc_a.reshape(d, -1).t() @ desc_b.reshape(d, -1) / temperature  # (Na, Nb)
+    rows = sim[query].masked_fill(~keep_b[None, :], float("-inf"))
+    row_loss = F.cross_entropy(rows, target[query])
+    cols = sim[:, target[query]].t().masked_fill(~inside[None, :], float("-inf"))  # (Nq, Na)
+    col_loss = F.cross_entropy(cols, torch.nonzero(query)[:, 0])
+    return 0.5 * (row_loss + col_loss)
