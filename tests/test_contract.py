@@ -128,12 +128,18 @@ def test_drawing_functions(feature, homography_pair):
     assert canvas.shape[1] == image0.shape[1] + image1.shape[1]
 
 
-def test_compute_on_another_detectors_keypoints(feature, photo_gray):
-    fast = cv2.FastFeatureDetector_create(30).detect(photo_gray)
-    keypoints = [cv2.KeyPoint(kp.pt[0], kp.pt[1], 16.0) for kp in fast[:200]]
+@pytest.mark.parametrize("source", ["fast", "sift"])
+def test_compute_on_another_detectors_keypoints(feature, photo_gray, source):
+    if source == "fast":  # no octave / class_id, one size
+        fast = cv2.FastFeatureDetector_create(30).detect(photo_gray)
+        keypoints = [cv2.KeyPoint(kp.pt[0], kp.pt[1], 16.0) for kp in fast[:200]]
+    else:  # OpenCV SIFT's own: packed octave field, sizes from ~2 px up
+        keypoints = list(cv2.SIFT_create(300).detect(photo_gray, None))
     kept, desc = feature.compute(photo_gray, keypoints)
-    assert 0 < len(kept) <= len(keypoints)
+    assert 0.5 * len(keypoints) <= len(kept) <= len(keypoints)
     assert desc.shape == (len(kept), feature.descriptorSize())
+    if desc.dtype != np.uint8:
+        assert np.isfinite(desc).all()
 
 
 def test_find_homography_recovers_the_warp(feature, homography_pair):

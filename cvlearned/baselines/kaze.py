@@ -69,21 +69,25 @@ class KAZE(OpenCVFeature):
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
         c = self.config
-        levels = assign_scale_levels(keypoints, c.n_octaves * c.n_octave_layers, c.n_octave_layers, base_size=3.2)
+        # OpenCV KAZE never detects on evolution level 0 and returns NaN descriptors there
+        levels = assign_scale_levels(keypoints, c.n_octaves * c.n_octave_layers, c.n_octave_layers, base_size=3.2,
+                                     min_level=1)
         return super()._compute(gray, levels)
 
 
-def assign_scale_levels(keypoints: Keypoints, n_levels: int, layers: int, base_size: float) -> Keypoints:
-    """Give keypoints with ``class_id`` outside ``[0, n_levels)`` the level of their size.
+def assign_scale_levels(
+    keypoints: Keypoints, n_levels: int, layers: int, base_size: float, min_level: int = 0
+) -> Keypoints:
+    """Give keypoints with ``class_id`` outside ``[min_level, n_levels)`` the level of their size.
 
     Level ``i`` has keypoint size ``base_size * 2 ** (i / layers)`` (KAZE: 2 x 1.6,
     AKAZE: 1.5 x 1.6 x 2).
     """
     fixed = []
     for kp in keypoints:
-        if 0 <= kp.class_id < n_levels:
+        if min_level <= kp.class_id < n_levels:
             fixed.append(kp)
             continue
-        level = int(np.clip(round(layers * np.log2(max(kp.size, 1e-3) / base_size)), 0, n_levels - 1))
+        level = int(np.clip(round(layers * np.log2(max(kp.size, 1e-3) / base_size)), min_level, n_levels - 1))
         fixed.append(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, kp.angle, kp.response, level // layers, level))
     return tuple(fixed)

@@ -66,6 +66,11 @@ class OpenCVFeature(Feature2D):
             return (), None
         with self._lock:
             kept, desc = self._extractor.compute(gray, keypoints)
+        if desc is not None and desc.dtype.kind == "f":  # never hand out NaN descriptors
+            finite = np.isfinite(desc).all(axis=1)
+            if not finite.all():
+                kept = [kp for kp, ok in zip(kept, finite) if ok]
+                desc = desc[finite] if finite.any() else None
         return tuple(kept), desc
 
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:

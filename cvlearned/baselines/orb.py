@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import cv2
+import numpy as np
 
 from cvlearned.baselines.opencv_feature import OpenCVFeature
 from cvlearned.config import FeatureConfig, check_optional_positive_int, check_range
+from cvlearned.feature2d import Keypoints
 
 
 UNLIMITED = 1_000_000  # OpenCV ORB has no "no limit" value; 2**30 fails to allocate
@@ -54,3 +56,24 @@ class ORB(OpenCVFeature):
             0, 2, cv2.ORB_HARRIS_SCORE, 31, int(c.detection_threshold),
         )
         return orb, orb
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        return super()._compute(gray, assign_pyramid_levels(keypoints, self.config))
+
+
+def assign_pyramid_levels(keypoints: Keypoints, config: ORBConfig) -> Keypoints:
+    """Give keypoints whose ``octave`` is not an ORB pyramid level the level of their size.
+
+    OpenCV ORB reads ``octave`` as its pyramid level and fails with a huge allocation on
+    other detectors' values (SIFT packs octave, layer and scale into it). Level ``l`` has
+    keypoint size ``31 * scale_factor ** l`` (ORB's patch size).
+    """
+    fixed = []
+    for kp in keypoints:
+        if 0 <= kp.octave < config.n_levels:
+            fixed.append(kp)
+            continue
+        level = np.log(max(kp.size, 1e-3) / 31.0) / np.log(config.scale_factor)
+        level = int(np.clip(round(level), 0, config.n_levels - 1))
+        fixed.append(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, kp.angle, kp.response, level, kp.class_id))
+    return tuple(fixed)
