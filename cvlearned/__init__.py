@@ -17,6 +17,6 @@ __version__ = "0.1.0"
 __all__ = ["Feature2D", "create", "default_feature", "feature_spec", "list_features", "register", "__version__"]
 
 # Learned models (registered only when their weights ship; see cvlearned/models/register.py).
-from cvlearned.models.register import HardNet_create, SuperPoint_create  # noqa: E402
+from cvlearned.models.register import HardNet_create, SuperPoint_create, UCN_create  # noqa: E402
 
-__all__ += ["HardNet_create", "SuperPoint_create"]
+__all__ += ["HardNet_create", "SuperPoint_create", "UCN_create"]

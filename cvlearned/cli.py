@@ -11,6 +11,7 @@ TRAINERS = {
     "hardnet": "cvlearned.training.train_hardnet",
     "orinet": "cvlearned.training.train_orinet",
     "superpoint": "cvlearned.training.train_superpoint",
+    "ucn": "cvlearned.training.train_ucn",
 }
 
 

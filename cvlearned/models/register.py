@@ -12,7 +12,7 @@ from typing import Any
 from cvlearned.registry import register
 from cvlearned.weight_files import load_manifest
 
-__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "registered_presets"]
+__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "UCN_create", "registered_presets"]
 
 #: model name -> shipped weight file name (in ``weights/``). Feature presets are registered
 #: when their file ships; ``orinet`` is not a Feature2D (HardNet loads it for
@@ -23,6 +23,9 @@ WEIGHT_FILES: dict[str, str] = {
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v1.pt",
     "orinet": "orinet-v1.pt",
+    "ucn-lite": "ucn-lite-v1.pt",
+    "ucn-lite-nost": "ucn-lite-nost-v1.pt",
+    "ucn-lite-affine": "ucn-lite-affine-v1.pt",
 }
 
 _SUMMARIES = {
@@ -30,6 +33,9 @@ _SUMMARIES = {
     "hardnet-lite": "SIFT keypoints + half-width HardNet 128-d learned patch descriptor",
     "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
     "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
+    "ucn-lite": "Universal Correspondence Network: dense 128-d descriptor map with a convolutional spatial transformer",
+    "ucn-lite-nost": "Universal Correspondence Network without the spatial transformer (ablation)",
+    "ucn-lite-affine": "Universal Correspondence Network, per-location affine spatial transformer",
 }
 
 
@@ -47,7 +53,14 @@ def SuperPoint_create(**params: Any):  # noqa: N802 (OpenCV naming)
     return SuperPoint(**params)
 
 
-_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create}
+def UCN_create(**params: Any):  # noqa: N802 (OpenCV naming)
+    """Create a :class:`cvlearned.models.ucn.UCN` (imports torch on first use)."""
+    from cvlearned.models.ucn import UCN
+
+    return UCN(**params)
+
+
+_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create, "ucn": UCN_create}
 
 
 def _factory(preset: str):

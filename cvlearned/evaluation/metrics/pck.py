@@ -103,6 +103,8 @@ def dense_nn_predict(
     """
     import torch
 
+    from cvlearned.nearest_neighbours import chunked_nearest
+
     if stride < 1 or chunk < 1:
         raise ValueError("stride and chunk must be >= 1")
     if channels_first is None:
@@ -120,20 +122,7 @@ def dense_nn_predict(
         raise ValueError("query points fall outside feature map 0")
     queries = f0[torch.as_tensor(qi, device=dev), torch.as_tensor(qj, device=dev)]  # (N, C)
     db = f1.reshape(-1, c)  # (L, C), row-major locations
-    db_sq = (db * db).sum(dim=1)
-    best = torch.empty(len(p), dtype=torch.int64, device=dev)
-    for a in range(0, len(p), chunk):
-        q = queries[a:a + chunk]
-        best_d = torch.full((len(q),), float("inf"), device=dev)
-        best_i = torch.zeros(len(q), dtype=torch.int64, device=dev)
-        for b in range(0, db.shape[0], chunk):
-            # ||q - x||^2 up to the per-query constant ||q||^2.
-            d = db_sq[b:b + chunk][None, :] - 2.0 * (q @ db[b:b + chunk].T)
-            m, i = d.min(dim=1)
-            better = m < best_d
-            best_d = torch.where(better, m, best_d)
-            best_i = torch.where(better, i + b, best_i)
-        best[a:a + chunk] = best_i
+    best = chunked_nearest(queries, db, chunk)
     idx = best.cpu().numpy()
     ii, jj = idx // w1, idx % w1
     off = (stride - 1) / 2.0

@@ -1,0 +1,189 @@
+"""Configuration of UCN training: frozen dataclasses read from a YAML file.
+
+Top-level keys are the fields of :class:`UCNTrainConfig`; ``pairs``, ``loss`` and
+``validation`` are mappings (``pairs.homography`` / ``pairs.photometric`` as well). A
+mapping only overrides the keys it names; unknown keys raise ``ValueError`` listing the
+valid ones. ``None`` means no limit (``max_minutes``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cvlearned.config import check_choice, check_optional_positive_int, check_range
+from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
+
+__all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "SCENE_LAYOUTS",
+           "load_config"]
+
+NEGATIVE_MODES = ("hard", "random")
+SCENE_LAYOUTS = ("mixed", "room", "box", "street")
+#: feature-map stride of every UCN preset; image sizes must be multiples of it
+STRIDE = 4
+
+
+def _positive_int(config: Any, name: str, minimum: int = 1) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class PairsConfig:
+    """Training pairs with dense ground truth (:mod:`cvlearned.training.ucn_pairs`).
+
+    image_size: (w, h) of both images, multiples of 4. correspondences_per_pair: ground-truth
+    points sampled per pair and step. scene_pairs: rendered calibrated scene pairs (cached in
+    the run folder); scene_fraction: probability that a training pair is one of them (else
+    a homography pair of a photo crop, zoomed by a factor in ``crop_zoom`` over the
+    smallest covering scale). photo_max_side: photos are shrunk to this side when loaded.
+    """
+
+    image_size: tuple[int, int] = (320, 240)
+    correspondences_per_pair: int = 2048
+    scene_pairs: int = 200
+    scene_fraction: float = 0.5
+    scene_layout: str = "mixed"
+    crop_zoom: tuple[float, float] = (1.0, 1.5)
+    photo_max_side: int = 640
+    homography: HomographyDistribution = field(
+        default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
+                                                       max_perspective=0.15, max_translation=0.1, center_region=0.5)
+    )
+    photometric: PhotometricDistribution = field(
+        default_factory=lambda: PhotometricDistribution(gamma=(0.7, 1.4), brightness=30.0, contrast=(0.7, 1.3),
+                                                        shading=0.3, blur_sigma=(0.0, 1.2), noise_std=(0.0, 6.0))
+    )
+
+    def __post_init__(self) -> None:
+        size = tuple(self.image_size)
+        if len(size) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < STRIDE or v % STRIDE
+                                 for v in size):
+            raise ValueError(f"image_size must be (w, h), positive multiples of {STRIDE}, got {self.image_size!r}")
+        _positive_int(self, "correspondences_per_pair")
+        _positive_int(self, "scene_pairs", 0)
+        _positive_int(self, "photo_max_side")
+        check_range(self, "scene_fraction", 0.0, 1.0)
+        check_choice(self, "scene_layout", SCENE_LAYOUTS)
+        if len(self.crop_zoom) != 2 or not 1.0 <= self.crop_zoom[0] <= self.crop_zoom[1]:
+            raise ValueError(f"crop_zoom must be (low, high) with 1 <= low <= high, got {self.crop_zoom!r}")
+        if self.scene_fraction > 0 and self.scene_pairs == 0:
+            raise ValueError("scene_fraction > 0 needs scene_pairs > 0")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Correspondence contrastive loss and negative mining.
+
+    margin: m of UCN Eq. 1 (paper: 1 with unit-norm features). negatives: ``"hard"`` (active
+    hard-negative mining) or ``"random"`` (random far locations, the paper's RN ablation).
+    hard_negative_radius: pixels; a nearest neighbour closer than this to the true
+    correspondence is no negative (paper: 16). nn_chunk: block size of the exact search.
+    """
+
+    margin: float = 1.0
+    negatives: str = "hard"
+    hard_negative_radius: float = 16.0
+    nn_chunk: int = 4096
+
+    def __post_init__(self) -> None:
+        check_range(self, "margin", 1e-6, None)
+        check_choice(self, "negatives", NEGATIVE_MODES)
+        check_range(self, "hard_negative_radius", 0.0, None)
+        _positive_int(self, "nn_chunk")
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Fixed held-out pairs (from the validation photos) scored by dense NN matching PCK.
+
+    homography_pairs / scene_pairs: how many of each kind; points_per_pair: ground-truth
+    query points per pair; pck_thresholds: pixels (logged as ``pck@<t>``).
+    """
+
+    homography_pairs: int = 6
+    scene_pairs: int = 6
+    points_per_pair: int = 500
+    pck_thresholds: tuple[float, ...] = (4.0, 10.0)
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "homography_pairs", 0)
+        _positive_int(self, "scene_pairs", 0)
+        _positive_int(self, "points_per_pair")
+        if not self.pck_thresholds or any(not float(t) > 0 for t in self.pck_thresholds):
+            raise ValueError(f"pck_thresholds must be positive pixels, got {self.pck_thresholds!r}")
+
+
+@dataclass(frozen=True)
+class UCNTrainConfig:
+    """The whole UCN training run (optimiser, schedule, pairs, loss, validation)."""
+
+    preset: str = "ucn-lite"
+    seed: int = 0
+    steps: int = 1000
+    batch_size: int = 2
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    checkpoint_every: int = 100
+    log_every: int = 25
+    max_minutes: float | None = None
+    bf16_autocast: bool = False
+    channels_last: bool = True
+    export_fp16: bool = False
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.preset, str) or not self.preset:
+            raise ValueError(f"preset must be a preset name, got {self.preset!r}")
+        _positive_int(self, "seed", 0)
+        _positive_int(self, "steps", 0)
+        for name in ("batch_size", "checkpoint_every", "log_every"):
+            _positive_int(self, name)
+        _positive_int(self, "warmup_steps", 0)
+        check_range(self, "lr", 1e-12, None)
+        check_range(self, "weight_decay", 0.0, None)
+        if self.max_minutes is not None:
+            check_range(self, "max_minutes", 0.0, None)
+        for name in ("bf16_autocast", "channels_last", "export_fp16"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+
+def _build(default: Any, raw: Any, where: str) -> Any:
+    """``default`` (a dataclass instance) with the keys of mapping ``raw`` replaced, recursively."""
+    if raw is None:
+        return default
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be a mapping, got {raw!r}")
+    fields = {f.name for f in dataclasses.fields(default)}
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {where}; valid: {sorted(fields)}")
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        current = getattr(default, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _build(current, value, f"{where}.{key}")
+        else:
+            changes[key] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(default, **changes)
+
+
+def load_config(path: str | os.PathLike | None, **overrides: Any) -> UCNTrainConfig:
+    """Read a YAML config (None = defaults); top-level keyword ``overrides`` that are not None win."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path} must hold a mapping of config keys")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return _build(UCNTrainConfig(), raw, "config")

@@ -1,0 +1,226 @@
+"""UCN training pairs with dense ground truth, and correspondences sampled from them.
+
+Two kinds of gray image pairs of one size (w, h), both carrying ``gt`` (h, w, 2) float32:
+the exact image-1 position (x, y) of every image-0 pixel, NaN where it has none.
+
+- Homography pairs: image 0 is a random crop of a photo (zoomed by a random factor over
+  the smallest scale that covers the crop); image 1 warps the whole zoomed photo by a
+  random homography H (:func:`~cvlearned.synthetic.homography.sample_homography`), so image
+  content beyond the crop fills it. ``gt = H x``, valid where it falls inside image 1.
+  Both views get independent photometric changes.
+- Scene pairs: two calibrated views of a rendered piecewise-planar scene
+  (:func:`~cvlearned.synthetic.scenes.make_scene_pairs`); ``gt`` comes from the exact depth
+  and pose with occlusion masking (:func:`~cvlearned.synthetic.scenes.project_correspondences`).
+  Rendering is slow, so they are rendered once and cached in an ``.npz`` file.
+
+Valid ground truth always lies in ``[0, w-1] x [0, h-1]`` so bilinear sampling at it reads
+image content. Pixel coordinates follow OpenCV: integer values are pixel centres.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
+from cvlearned.training.ucn_config import PairsConfig
+
+__all__ = [
+    "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
+    "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences", "PairSource",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class CorrespondencePair:
+    """image0, image1: (h, w) uint8 gray; gt: (h, w, 2) float32 image-1 (x, y) of each image-0 pixel, NaN = none."""
+
+    image0: np.ndarray
+    image1: np.ndarray
+    gt: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ScenePairs:
+    """Rendered scene pairs: images0, images1 (M, h, w) uint8 gray; gt (M, h, w, 2) float32 (NaN = none)."""
+
+    images0: np.ndarray
+    images1: np.ndarray
+    gt: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images0)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 or (h, w, 3) BGR uint8 → (h, w) uint8 gray."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"expected a uint8 gray or BGR image, got {image.dtype} {image.shape}")
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _inside_or_nan(xy: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Set rows of (..., 2) points outside ``[0, w-1] x [0, h-1]`` (or non-finite) to NaN."""
+    with np.errstate(invalid="ignore"):
+        ok = (xy[..., 0] >= 0) & (xy[..., 0] <= w - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= h - 1)
+    xy = xy.astype(np.float32, copy=True)
+    xy[~ok] = np.nan
+    return xy
+
+
+def homography_gt(H: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Dense ground truth of a homography between images of ``size`` = (w, h) → (h, w, 2) float32."""
+    w, h = int(size[0]), int(size[1])
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    q = np.stack([xs, ys, np.ones_like(xs)], -1) @ np.asarray(H, np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xy = np.where(q[..., 2:] > 0, q[..., :2] / q[..., 2:], np.nan)
+    return _inside_or_nan(xy, w, h)
+
+
+def _zoomed_crop(rng: np.random.Generator, photo: np.ndarray, size: tuple[int, int],
+                 zoom: tuple[float, float]) -> tuple[np.ndarray, int, int]:
+    """Resize ``photo`` to cover ``size`` times a zoom in ``zoom`` → (resized, ox, oy) of the crop."""
+    w, h = size
+    ph, pw = photo.shape[:2]
+    s = max(w / pw, h / ph) * float(rng.uniform(zoom[0], zoom[1]))
+    nw, nh = max(w, math.ceil(pw * s)), max(h, math.ceil(ph * s))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(photo, (nw, nh), interpolation=interp)
+    return resized, int(rng.integers(0, nw - w + 1)), int(rng.integers(0, nh - h + 1))
+
+
+def homography_pair(photo: np.ndarray, rng: np.random.Generator, cfg: PairsConfig,
+                    photometric: bool = True) -> tuple[CorrespondencePair, np.ndarray]:
+    """A homography pair from a photo (gray or BGR) → (pair, H (3, 3) mapping image 0 to image 1).
+
+    ``photometric=False`` skips the photometric changes (noise-free pair).
+    """
+    w, h = cfg.image_size
+    resized, ox, oy = _zoomed_crop(rng, to_gray(photo), (w, h), cfg.crop_zoom)
+    image0 = np.ascontiguousarray(resized[oy:oy + h, ox:ox + w])
+    H = sample_homography(rng, (w, h), cfg.homography)
+    shift = np.array([[1.0, 0.0, -ox], [0.0, 1.0, -oy], [0.0, 0.0, 1.0]])
+    image1 = warp_image(resized, H @ shift, (w, h))
+    if photometric:
+        image0 = apply_photometric(rng, image0, cfg.photometric)
+        image1 = apply_photometric(rng, image1, cfg.photometric)
+    return CorrespondencePair(image0, image1, homography_gt(H, (w, h))), H
+
+
+def scene_gt(pose_pair) -> np.ndarray:
+    """Dense occlusion-aware ground truth of a rendered :class:`~cvlearned.datasets.types.PosePair` → (h, w, 2)."""
+    from cvlearned.synthetic.scenes import Camera, project_correspondences
+
+    h, w = pose_pair.depth0.shape
+    cam0 = Camera(pose_pair.K0, np.eye(3), np.zeros(3), w, h)
+    cam1 = Camera(pose_pair.K1, pose_pair.R, pose_pair.t, w, h)
+    xy1, valid = project_correspondences(pose_pair.depth0, cam0, cam1, pose_pair.depth1)
+    xy1 = xy1.copy()
+    xy1[~valid] = np.nan
+    return _inside_or_nan(xy1, w, h)
+
+
+def render_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
+                       layout: str = "mixed", seed: int = 0, progress: bool = False) -> ScenePairs:
+    """Render ``count`` scene pairs of ``size`` = (w, h) textured with ``photos``; pair i depends on (seed, i)."""
+    from cvlearned.synthetic.scenes import make_scene_pairs
+
+    kinds = ("room", "box", "street")
+    w, h = int(size[0]), int(size[1])
+    images0 = np.zeros((count, h, w), np.uint8)
+    images1 = np.zeros((count, h, w), np.uint8)
+    gt = np.zeros((count, h, w, 2), np.float32)
+    items = range(count)
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc="rendering scene pairs", mininterval=10.0)
+    for i in items:
+        kind = kinds[i % 3] if layout == "mixed" else layout
+        (pair,) = make_scene_pairs(1, kind, (w, h), seed=int(seed) * 1_000_003 + i, photos=list(photos))
+        images0[i], images1[i] = to_gray(pair.image0), to_gray(pair.image1)
+        gt[i] = scene_gt(pair)
+    return ScenePairs(images0, images1, gt)
+
+
+def load_or_render_scene_pairs(folder: str | os.PathLike, photos: Sequence[tuple[str, np.ndarray]], count: int,
+                               size: tuple[int, int], layout: str = "mixed", seed: int = 0,
+                               tag: str = "train", progress: bool = False) -> ScenePairs:
+    """:func:`render_scene_pairs`, cached in ``folder/scene_pairs_<tag>_<key>.npz``.
+
+    The key hashes every input (photo names included), so a changed recipe renders anew.
+    """
+    key = json.dumps([count, list(size), layout, seed, [name for name, _ in photos]])
+    path = Path(folder) / f"scene_pairs_{tag}_{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return ScenePairs(data["images0"], data["images1"], data["gt"])
+    pairs = render_scene_pairs(photos, count, size, layout, seed, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, images0=pairs.images0, images1=pairs.images1, gt=pairs.gt)
+    tmp.replace(path)
+    return pairs
+
+
+def scene_pair(scenes: ScenePairs, index: int, rng: np.random.Generator, cfg: PairsConfig,
+               photometric: bool = True) -> CorrespondencePair:
+    """Scene pair ``index``, with independent photometric changes of both views unless ``photometric=False``."""
+    image0, image1 = scenes.images0[index], scenes.images1[index]
+    if photometric:
+        image0 = apply_photometric(rng, image0, cfg.photometric)
+        image1 = apply_photometric(rng, image1, cfg.photometric)
+    return CorrespondencePair(image0, image1, scenes.gt[index])
+
+
+def sample_correspondences(gt: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random image-0 pixels with ground truth → (pts0 (n, 2), pts1 (n, 2)) float32 (x, y).
+
+    Pixels are drawn without replacement (with replacement when fewer than ``n`` are valid).
+    Raises ``ValueError`` when no pixel has ground truth.
+    """
+    gt = np.asarray(gt)
+    if gt.ndim != 3 or gt.shape[2] != 2:
+        raise ValueError(f"gt must be (h, w, 2), got {gt.shape}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    valid = np.flatnonzero(np.isfinite(gt).all(axis=-1).reshape(-1))
+    if len(valid) == 0:
+        raise ValueError("the pair has no pixel with ground truth")
+    pick = rng.choice(valid, n, replace=len(valid) < n)
+    w = gt.shape[1]
+    pts0 = np.stack([pick % w, pick // w], axis=1).astype(np.float32)
+    return pts0, gt.reshape(-1, 2)[pick].astype(np.float32)
+
+
+class PairSource:
+    """Draws training pairs: a scene pair with probability ``cfg.scene_fraction``, else a homography pair.
+
+    ``photos``: list of (name, gray or BGR image); ``scenes``: rendered pairs (may be None
+    when ``scene_fraction == 0``). Every draw depends only on the generator's state.
+    """
+
+    def __init__(self, photos: Sequence[tuple[str, np.ndarray]], scenes: ScenePairs | None, cfg: PairsConfig) -> None:
+        if not photos and cfg.scene_fraction < 1:
+            raise ValueError("homography pairs need at least one photo")
+        if cfg.scene_fraction > 0 and (scenes is None or len(scenes) == 0):
+            raise ValueError("scene_fraction > 0 needs rendered scene pairs")
+        self.photos = [to_gray(image) for _, image in photos]
+        self.scenes = scenes
+        self.cfg = cfg
+
+    def draw(self, rng: np.random.Generator) -> CorrespondencePair:
+        """One pair with independent photometric changes."""
+        if rng.random() < self.cfg.scene_fraction:
+            return scene_pair(self.scenes, int(rng.integers(len(self.scenes))), rng, self.cfg)
+        return homography_pair(self.photos[int(rng.integers(len(self.photos)))], rng, self.cfg)[0]
