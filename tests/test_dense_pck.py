@@ -72,3 +72,8 @@ def test_evaluate_dense_pck_reports_every_feature(homography_pair):
     r = results["daisy"]
     assert r["pairs"] == 1 and len(r["dense"]) == len(THRESHOLDS) and r["dense_queries"] > 0
     assert np.all(np.diff(r["dense"]) >= 0) and np.all(np.diff(r["sparse_sift"]) >= 0)
+
+
+def test_binary_descriptors_are_refused(small_gray):
+    with pytest.raises(ValueError, match="binary"):
+        dense_map(cvlearned.create("orb"), small_gray)

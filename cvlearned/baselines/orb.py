@@ -66,11 +66,13 @@ def assign_pyramid_levels(keypoints: Keypoints, config: ORBConfig) -> Keypoints:
 
     OpenCV ORB reads ``octave`` as its pyramid level and fails with a huge allocation on
     other detectors' values (SIFT packs octave, layer and scale into it). Level ``l`` has
-    keypoint size ``31 * scale_factor ** l`` (ORB's patch size).
+    keypoint size ``31 * scale_factor ** l`` (ORB's patch size); an ``octave`` is trusted
+    only when the size agrees with it (ORB's own keypoints), so e.g. AKAZE's octave 1-2 on
+    a 12 px keypoint does not select a 37 px patch.
     """
     fixed = []
     for kp in keypoints:
-        if 0 <= kp.octave < config.n_levels:
+        if 0 <= kp.octave < config.n_levels and abs(kp.size - 31.0 * config.scale_factor**kp.octave) <= 0.01 * kp.size:
             fixed.append(kp)
             continue
         level = np.log(max(kp.size, 1e-3) / 31.0) / np.log(config.scale_factor)

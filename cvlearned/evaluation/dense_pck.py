@@ -53,7 +53,7 @@ def dense_map(feature: Any, gray: np.ndarray, stride: int = DENSE_STRIDE, keypoi
     ``feature.computeDense`` is used when the feature has it (its ``stride`` must equal
     ``stride``); otherwise ``feature.compute`` on those pixels as keypoints. Locations the
     feature drops (e.g. too close to the border for its support) get a far-away
-    descriptor so they are never matched.
+    descriptor so they are never matched. Binary (Hamming) descriptors raise ValueError.
     """
     gray = as_gray_uint8(gray)
     h, w = gray.shape
@@ -68,6 +68,8 @@ def dense_map(feature: Any, gray: np.ndarray, stride: int = DENSE_STRIDE, keypoi
         cv2.KeyPoint(float(j * stride + off), float(i * stride + off), keypoint_size, 0.0)
         for i in range(hs) for j in range(ws)
     ]
+    if feature.defaultNorm() != cv2.NORM_L2:
+        raise ValueError(f"dense PCK compares descriptors with L2; {feature.getDefaultName()} is binary")
     kept, desc = feature.compute(gray, keypoints)
     dim = feature.descriptorSize()
     fmap = np.full((hs, ws, dim), _FAR, np.float32)
