@@ -113,3 +113,15 @@ def load_into(module: Any, state_dict: dict[str, Any], source: str | os.PathLike
         module.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
         raise WeightsError(f"weights in {source} do not fit {type(module).__name__}: {exc}") from exc
+
+
+def infer_preset(state_dict: dict[str, Any], presets: Any, build_net: Any) -> str | None:
+    """The first of ``presets`` whose ``build_net(name)`` has exactly the keys and shapes of
+    ``state_dict`` (None when none fits): a user's file selects its architecture."""
+    for name in presets:
+        expected = build_net(name).state_dict()
+        if set(expected) == set(state_dict) and all(
+            tuple(expected[k].shape) == tuple(state_dict[k].shape) for k in expected
+        ):
+            return name
+    return None

@@ -204,8 +204,10 @@ def test_bad_transformer_arguments():
 # ------------------------------------------------------- map coordinates
 def test_pad_to_stride_and_cell_centres():
     assert pad_to_stride(torch.ones(1, 1, 17, 8), 4).shape == (1, 1, 20, 8)
-    padded = pad_to_stride(torch.ones(1, 1, 3, 5), 4)
-    assert padded.shape == (1, 1, 4, 8) and padded.sum() == 15  # zeros added
+    x = torch.arange(15.0).reshape(1, 1, 3, 5)
+    padded = pad_to_stride(x, 4)
+    assert padded.shape == (1, 1, 4, 8) and torch.equal(padded[..., :3, :5], x)
+    assert torch.equal(padded[..., 3, :5], x[..., 2, :]) and torch.equal(padded[..., :3, 7], x[..., :, 4])  # edge repeated
     centres = cell_centres(2, 3, 4)
     assert centres.tolist() == [[1.5, 1.5], [5.5, 1.5], [9.5, 1.5], [1.5, 5.5], [5.5, 5.5], [9.5, 5.5]]
 

@@ -35,6 +35,7 @@ from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import _NONE_MARKER, Feature2D, Keypoints
+from cvlearned.keypoints import sanitize_detected
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict, shipped_weights
@@ -345,26 +346,8 @@ class HardNet(Feature2D):
 
     def _normalise_detected(self, keypoints: Keypoints, shape: tuple[int, ...], mask: np.ndarray | None) -> Keypoints:
         """A custom detector's keypoints: finite, inside image and mask, sized, strongest N."""
-        h, w = shape[:2]
-        fixed = self.config.keypoint_size
-        out = []
-        for kp in keypoints:
-            x, y = kp.pt
-            if not (np.isfinite(x) and np.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
-                continue
-            if mask is not None and mask[min(int(round(y)), h - 1), min(int(round(x)), w - 1)] == 0:
-                continue
-            if fixed is not None:
-                size = float(fixed)
-            else:
-                size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else DEFAULT_KEYPOINT_SIZE
-            angle = float(kp.angle) if np.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
-            out.append(cv2.KeyPoint(x, y, size, angle, kp.response, kp.octave, kp.class_id))
-        limit = self.config.max_keypoints
-        if limit is not None and len(out) > limit:
-            order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[:limit]
-            out = [out[i] for i in np.sort(order)]
-        return tuple(out)
+        return sanitize_detected(keypoints, shape, mask, DEFAULT_KEYPOINT_SIZE, self.config.max_keypoints,
+                                 fixed_size=self.config.keypoint_size)
 
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
         keypoints = self._detect_raw(gray, mask)

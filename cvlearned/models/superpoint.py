@@ -37,6 +37,7 @@ from cvlearned.device import resolve_device
 from cvlearned.feature2d import Feature2D, Keypoints
 from cvlearned.keypoints import keypoints_to_array
 from cvlearned.models.register import WEIGHT_FILES
+from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
 
 __all__ = [
@@ -191,13 +192,7 @@ def pad_to_cells(image: torch.Tensor) -> torch.Tensor:
 
 def infer_preset(state_dict: dict[str, Any]) -> str | None:
     """The preset whose shapes a state dict has (None when none fits)."""
-    for name in PRESETS:
-        expected = build_net(name).state_dict()
-        if set(expected) == set(state_dict) and all(
-            tuple(expected[k].shape) == tuple(state_dict[k].shape) for k in expected
-        ):
-            return name
-    return None
+    return weight_files.infer_preset(state_dict, PRESETS, build_net)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ with a choice of keypoint detectors (``sift``, ``grid``, ``d2net`` or any object
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +39,12 @@ from cvlearned.config import FeatureConfig, check_choice, check_optional_positiv
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Feature2D, Keypoints
 from cvlearned.image_input import as_gray_uint8
-from cvlearned.keypoints import keypoints_to_array
+from cvlearned.keypoints import keypoints_to_array, sanitize_detected
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
 from cvlearned.models.hardnet import detector_name
 from cvlearned.models.register import WEIGHT_FILES
+from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
 
 __all__ = [
@@ -147,13 +147,7 @@ def build_net(preset: str = "ucn-lite") -> UCNNet:
 
 def infer_preset(state_dict: dict[str, Any]) -> str | None:
     """The preset whose keys and shapes a state dict has (None when none fits)."""
-    for name in PRESETS:
-        expected = build_net(name).state_dict()
-        if set(expected) == set(state_dict) and all(
-            tuple(expected[k].shape) == tuple(state_dict[k].shape) for k in expected
-        ):
-            return name
-    return None
+    return weight_files.infer_preset(state_dict, PRESETS, build_net)
 
 
 def count_macs(net: UCNNet, height: int = 480, width: int = 640) -> int:
@@ -204,10 +198,11 @@ def receptive_field(net: UCNNet) -> int:
 
 
 def pad_to_stride(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """Zero-pad (B, C, H, W) at the bottom/right so H and W are multiples of ``stride``."""
+    """Pad (B, C, H, W) at the bottom/right by repeating the last row/column so H and W are
+    multiples of ``stride`` (no artificial black edge, which training never sees)."""
     h, w = x.shape[-2:]
     ph, pw = (-h) % stride, (-w) % stride
-    return x if ph == 0 and pw == 0 else F.pad(x, (0, pw, 0, ph))
+    return x if ph == 0 and pw == 0 else F.pad(x, (0, pw, 0, ph), mode="replicate")
 
 
 def cell_centres(h: int, w: int, stride: int) -> torch.Tensor:
@@ -456,22 +451,7 @@ class UCN(Feature2D):
         detector = self._sift if self._sift is not None else cfg.detector
         with self._lock:
             found = tuple(detector.detect(gray, mask))
-        h, w = gray.shape
-        out, seen = [], set()
-        for kp in found:
-            x, y = kp.pt
-            if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
-                continue
-            if (x, y) in seen or (mask is not None and mask[min(round(y), h - 1), min(round(x), w - 1)] == 0):
-                continue
-            seen.add((x, y))
-            size = float(kp.size) if math.isfinite(kp.size) and kp.size > 0 else self._support
-            angle = float(kp.angle) if math.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
-            out.append(cv2.KeyPoint(x, y, size, angle, float(kp.response), int(kp.octave), int(kp.class_id)))
-        if cfg.max_keypoints is not None and len(out) > cfg.max_keypoints:
-            order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[: cfg.max_keypoints]
-            out = [out[i] for i in np.sort(order)]
-        return tuple(out)
+        return sanitize_detected(found, gray.shape, mask, self._support, cfg.max_keypoints, one_per_location=True)
 
     # ---------------------------------------------------------- persistence
     def _encode_field(self, key: str, value: Any) -> Any:
