@@ -264,9 +264,12 @@ def test_shipped_yaml_configs_load(name):
     assert cfg.pairs.image_size[0] % 4 == 0 and cfg.pairs.image_size[1] % 4 == 0
 
 
-def test_the_two_shipped_configs_differ_only_in_the_preset():
+def test_the_ablation_configs_differ_only_in_what_they_ablate():
     lite, nost = load_config(CONFIGS / "ucn-lite.yaml"), load_config(CONFIGS / "ucn-lite-nost.yaml")
     assert dataclasses.replace(nost, preset=lite.preset) == lite
+    random = load_config(CONFIGS / "ucn-lite-nost-random-negatives.yaml")
+    assert random.loss.negatives == "random"
+    assert dataclasses.replace(random, loss=dataclasses.replace(random.loss, negatives="hard")) == nost
 
 
 def test_unknown_keys_raise_listing_valid_ones(tmp_path):
@@ -384,3 +387,43 @@ def test_cli_trains_and_exports_strictly_loadable_weights(tmp_path):
     net = build_net(load_config(config).preset)
     load_into(net, load_state_dict(export), export)  # strict=True
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+
+
+class _ContentCode(torch.nn.Module):
+    """A stand-in network whose stride-4 features are the 9x9 neighbourhood of 4x4-pooled
+    intensities (81-d, so unrelated locations are far apart): a content code, so a feature
+    follows its image content exactly."""
+
+    stride = 4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.nn.functional.avg_pool2d(x.float(), 4)
+        code = torch.nn.functional.unfold(pooled, 9, padding=4)  # (B, 81, h*w)
+        code = code.reshape(x.shape[0], 81, *pooled.shape[2:])
+        return torch.nn.functional.normalize(code - code.mean(1, keepdim=True), dim=1)
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (8, 4), (-12, 8)])
+def test_losses_agree_with_ground_truth_of_a_shifted_pair(shift):
+    """Sampling, cell centres, ground-truth direction and mining agree across modules: on a
+    pure shift (a multiple of the stride) every true pair has identical features and no
+    point gets a hard negative."""
+    from cvlearned.training.train_ucn import batch_losses
+    from cvlearned.training.ucn_pairs import CorrespondencePair
+
+    dx, dy = shift
+    big = np.random.default_rng(0).integers(0, 256, (96 + 48, 128 + 48), dtype=np.uint8)
+    image0 = big[24:24 + 96, 24:24 + 128].copy()
+    image1 = big[24 - dy:24 - dy + 96, 24 - dx:24 - dx + 128].copy()  # content at x moves to x + shift
+    ys, xs = np.mgrid[0:96, 0:128].astype(np.float32)
+    gt = np.stack([xs + dx, ys + dy], axis=-1)
+    inner = (xs >= 24) & (xs < 104) & (ys >= 24) & (ys < 72) & (xs + dx >= 24) & (xs + dx < 104) \
+        & (ys + dy >= 24) & (ys + dy < 72)
+    gt[~inner] = np.nan
+    cfg = _tiny_cfg(1)
+    losses = batch_losses(_ContentCode(), [CorrespondencePair(image0, image1, gt)], np.random.default_rng(1), cfg)
+    assert float(losses["positive"]) < 1e-6
+    assert float(losses["negative_fraction"]) == 0.0
+    wrong = gt + np.float32(20.0)  # a false ground truth: its points get hard negatives
+    losses = batch_losses(_ContentCode(), [CorrespondencePair(image0, image1, wrong)], np.random.default_rng(1), cfg)
+    assert float(losses["negative_fraction"]) > 0.5
