@@ -230,6 +230,10 @@ def test_scene_pairs_are_cached_and_their_correspondences_valid(tmp_path, small_
     assert len(list(tmp_path.glob("scene_pairs_train_*.npz"))) == 1
     again = load_or_render_scene_pairs(tmp_path, photos, 2, (160, 120), "mixed", seed=1)
     assert np.array_equal(scenes.images0, again.images0) and np.array_equal(scenes.gt, again.gt, equal_nan=True)
+    resized = [(n, cv2.resize(im, None, fx=0.5, fy=0.5)) for n, im in photos]  # same names, other pixels
+    load_or_render_scene_pairs(tmp_path, resized, 1, (64, 48), "mixed", seed=1)
+    load_or_render_scene_pairs(tmp_path, photos, 1, (64, 48), "mixed", seed=1)
+    assert len(list(tmp_path.glob("scene_pairs_train_*.npz"))) == 3
     assert scenes.images0.shape == (2, 120, 160) and scenes.gt.shape == (2, 120, 160, 2)
     for i in range(2):
         valid = np.isfinite(scenes.gt[i]).all(-1)

@@ -158,10 +158,14 @@ def load_or_render_scene_pairs(folder: str | os.PathLike, photos: Sequence[tuple
                                tag: str = "train", progress: bool = False) -> ScenePairs:
     """:func:`render_scene_pairs`, cached in ``folder/scene_pairs_<tag>_<key>.npz``.
 
-    The key hashes every input (photo names included), so a changed recipe renders anew.
+    The key hashes every input — recipe, photo names and photo pixels (so a resized or
+    replaced photo renders anew).
     """
-    key = json.dumps([count, list(size), layout, seed, [name for name, _ in photos]])
-    path = Path(folder) / f"scene_pairs_{tag}_{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    digest = hashlib.sha256(json.dumps([count, list(size), layout, seed, [name for name, _ in photos]]).encode())
+    for _, image in photos:
+        digest.update(repr(image.shape).encode())
+        digest.update(np.ascontiguousarray(image).tobytes())
+    path = Path(folder) / f"scene_pairs_{tag}_{digest.hexdigest()[:12]}.npz"
     if path.is_file():
         with np.load(path) as data:
             return ScenePairs(data["images0"], data["images1"], data["gt"])
