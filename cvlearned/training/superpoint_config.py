@@ -6,14 +6,11 @@ plus ``preset`` and ``seed``; unknown keys raise, listing the valid ones.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import yaml
 
+from cvlearned.training.config_io import load_yaml_config
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
 __all__ = [
@@ -111,26 +108,6 @@ class SuperPointTrainConfig:
     joint: JointConfig = field(default_factory=JointConfig)
 
 
-def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
-    valid = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(valid))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in {where}; valid: {sorted(valid)}")
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        default = valid[key].default_factory() if valid[key].default_factory is not dataclasses.MISSING else valid[key].default  # type: ignore[misc]
-        if dataclasses.is_dataclass(default):
-            kwargs[key] = _build(type(default), dict(value or {}), f"{where}.{key}")
-        elif isinstance(default, tuple) and value is not None:
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
-
-
 def load_config(path: str | os.PathLike | None) -> SuperPointTrainConfig:
     """Read a YAML config (None = defaults)."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return _build(SuperPointTrainConfig, raw, "config")
+    return load_yaml_config(SuperPointTrainConfig(), path)

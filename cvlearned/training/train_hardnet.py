@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from cvlearned.synthetic.homography import HomographyDistribution
+from cvlearned.training.config_io import load_yaml_config
 from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
 from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
 
@@ -72,22 +71,8 @@ class TrainConfig:
 
 
 def load_config(path: str | os.PathLike | None, **overrides: Any) -> TrainConfig:
-    """Read a YAML config (None = defaults) and apply keyword overrides."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    mining = dict(raw.pop("mining", {}) or {})
-    if "homography" in mining:
-        hd = dict(mining["homography"])
-        if "scale" in hd:
-            hd["scale"] = tuple(hd["scale"])
-        mining["homography"] = HomographyDistribution(**hd)
-    valid = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(raw) - valid)
-    if unknown:
-        raise ValueError(f"unknown training config key(s) {unknown}; valid: {sorted(valid)}")
-    return TrainConfig(mining=MiningConfig(**mining), **raw)
+    """Read a YAML config (None = defaults) and apply keyword overrides that are not None."""
+    return load_yaml_config(TrainConfig(), path, **overrides)
 
 
 def _batch(a: np.ndarray, b: np.ndarray, idx: np.ndarray):

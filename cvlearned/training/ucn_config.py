@@ -8,15 +8,13 @@ valid ones. ``None`` means no limit (``max_minutes``).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
 
-from cvlearned.config import check_choice, check_optional_positive_int, check_range
+from cvlearned.training.config_io import load_yaml_config
+from cvlearned.config import check_choice, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
 __all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "SCENE_LAYOUTS",
@@ -158,32 +156,6 @@ class UCNTrainConfig:
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
 
-def _build(default: Any, raw: Any, where: str) -> Any:
-    """``default`` (a dataclass instance) with the keys of mapping ``raw`` replaced, recursively."""
-    if raw is None:
-        return default
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where} must be a mapping, got {raw!r}")
-    fields = {f.name for f in dataclasses.fields(default)}
-    unknown = sorted(set(raw) - fields)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in {where}; valid: {sorted(fields)}")
-    changes: dict[str, Any] = {}
-    for key, value in raw.items():
-        current = getattr(default, key)
-        if dataclasses.is_dataclass(current):
-            changes[key] = _build(current, value, f"{where}.{key}")
-        else:
-            changes[key] = tuple(value) if isinstance(value, list) else value
-    return dataclasses.replace(default, **changes)
-
-
 def load_config(path: str | os.PathLike | None, **overrides: Any) -> UCNTrainConfig:
     """Read a YAML config (None = defaults); top-level keyword ``overrides`` that are not None win."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path} must hold a mapping of config keys")
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(UCNTrainConfig(), raw, "config")
+    return load_yaml_config(UCNTrainConfig(), path, **overrides)
