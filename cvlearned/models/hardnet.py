@@ -21,7 +21,6 @@ keypoints carry it).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +33,12 @@ from torch import nn
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import _NONE_MARKER, Feature2D, Keypoints
+from cvlearned.feature2d import _NONE_MARKER, Keypoints
 from cvlearned.keypoints import sanitize_detected
+from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
-from cvlearned.weight_files import WeightsError, load_into, load_state_dict, shipped_weights
+from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
 
 __all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
 
@@ -241,11 +241,13 @@ class HardNetConfig(FeatureConfig):
             raise ValueError("batch_size must be a positive int")
 
 
-class HardNet(Feature2D):
+class HardNet(NetworkFeature):
     """Keypoints (SIFT or a given detector) described by a HardNet patch CNN (128-d float32, L2 norm)."""
 
     config_class = HardNetConfig
     algorithm_name = "HardNet"
+    presets = PRESETS
+    default_preset = "hardnet-lite"
 
     def _configure(self) -> None:
         cfg: HardNetConfig = self.config  # type: ignore[assignment]
@@ -294,28 +296,8 @@ class HardNet(Feature2D):
             self._orinet_infer = orinet_fused.eval()
 
     # ------------------------------------------------------------------ API
-    def getDefaultName(self) -> str:  # noqa: N802
-        return f"Feature2D.{PRESETS[self.config.preset].display_name}"
-
     def descriptorSize(self) -> int:  # noqa: N802
         return DESCRIPTOR_DIM
-
-    def empty(self) -> bool:
-        return not getattr(self, "_loaded", False)
-
-    def to(self, device: Any) -> HardNet:
-        """Move the networks to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ...); returns self."""
-        resolved = resolve_device(device)
-        with self._lock:
-            self._place(resolved)
-            self._device = resolved
-            self.config = dataclasses.replace(self.config, device=str(device))
-        return self
-
-    @property
-    def net(self) -> HardNetNet:
-        """The underlying ``torch.nn.Module`` (eval mode)."""
-        return self._net
 
     @property
     def orinet(self):

@@ -34,8 +34,9 @@ from torch import nn
 
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import Feature2D, Keypoints
+from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array
+from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
@@ -240,7 +241,7 @@ class SuperPointConfig(FeatureConfig):
             object.__setattr__(self, "device", str(self.device))
 
 
-class SuperPoint(Feature2D):
+class SuperPoint(NetworkFeature):
     """SuperPoint keypoints and 256-d float32 descriptors (unit L2 norm).
 
     KeyPoint fields: ``size`` = 16 px (the two descriptor cells a bilinear sample
@@ -249,6 +250,8 @@ class SuperPoint(Feature2D):
 
     config_class = SuperPointConfig
     algorithm_name = "SuperPoint"
+    presets = PRESETS
+    default_preset = "superpoint-lite"
     keypoint_size = 2.0 * CELL
 
     def _configure(self) -> None:
@@ -273,29 +276,6 @@ class SuperPoint(Feature2D):
         self._loaded = True
 
     # ------------------------------------------------------------------ API
-    def getDefaultName(self) -> str:  # noqa: N802
-        return f"Feature2D.{PRESETS[self.config.preset or 'superpoint-lite'].display_name}"
-
-    def descriptorSize(self) -> int:  # noqa: N802
-        return int(self._net.descriptor_dim)
-
-    def empty(self) -> bool:
-        return not getattr(self, "_loaded", False)
-
-    @property
-    def net(self) -> SuperPointNet:
-        """The underlying ``torch.nn.Module`` (eval mode)."""
-        return self._net
-
-    def to(self, device: Any) -> SuperPoint:
-        """Move the network to ``device``; returns self."""
-        resolved = resolve_device(device)
-        with self._lock:
-            self._net = self._net.to(resolved)
-            self._device = resolved
-            self.config = dataclasses.replace(self.config, device=str(device))
-        return self
-
     def dense(self, gray: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(H, W) uint8 → ((H, W) heatmap, (D, Hc, Wc) descriptor map) on the CPU."""
         h, w = gray.shape

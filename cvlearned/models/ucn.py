@@ -37,12 +37,13 @@ from torch import nn
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import Feature2D, Keypoints
+from cvlearned.feature2d import Keypoints
 from cvlearned.image_input import as_gray_uint8
 from cvlearned.keypoints import keypoints_to_array, sanitize_detected
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
 from cvlearned.models.hardnet import detector_name
+from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
@@ -298,7 +299,7 @@ def _check_descriptor_dim(value: Any, preset: str) -> None:
         raise ValueError(f"descriptor_dim must be {expected} for {preset}, got {value!r}")
 
 
-class UCN(Feature2D):
+class UCN(NetworkFeature):
     """Keypoints (SIFT, a grid, D2-Net or any detector) with 128-d float32 UCN descriptors (unit L2 norm).
 
     One forward pass per image; descriptors are bilinear samples of the stride-4 map at the
@@ -311,6 +312,8 @@ class UCN(Feature2D):
 
     config_class = UCNConfig
     algorithm_name = "UCN"
+    presets = PRESETS
+    default_preset = "ucn-lite"
 
     def _configure(self) -> None:
         cfg: UCNConfig = self.config  # type: ignore[assignment]
@@ -339,32 +342,10 @@ class UCN(Feature2D):
         self._loaded = True
 
     # ------------------------------------------------------------------ API
-    def getDefaultName(self) -> str:  # noqa: N802
-        return f"Feature2D.{PRESETS[self.config.preset or 'ucn-lite'].display_name}"
-
-    def descriptorSize(self) -> int:  # noqa: N802
-        return int(self._net.descriptor_dim)
-
-    def empty(self) -> bool:
-        return not getattr(self, "_loaded", False)
-
-    @property
-    def net(self) -> UCNNet:
-        """The underlying ``torch.nn.Module`` (eval mode)."""
-        return self._net
-
     @property
     def stride(self) -> int:
         """Pixels per descriptor-map cell (4)."""
         return STRIDE
-
-    def to(self, device: Any) -> UCN:
-        """Move the network to ``device``; returns self."""
-        resolved = resolve_device(device)
-        with self._lock:
-            self._place(resolved)
-            self.config = dataclasses.replace(self.config, device=str(device))
-        return self
 
     def _place(self, device: torch.device) -> None:
         """Put the network on ``device``; channels_last on the CPU (about 1.4x faster there)."""
@@ -375,7 +356,7 @@ class UCN(Feature2D):
 
     def raw_map(self, gray: np.ndarray) -> torch.Tensor:
         """(H, W) uint8 → (D, ceil(H/4), ceil(W/4)) float32 CPU map before L2 normalisation
-        (the image is zero-padded at the bottom/right to multiples of 4)."""
+        (the image is padded at the bottom/right to multiples of 4 by edge replication)."""
         x = torch.from_numpy(np.ascontiguousarray(gray)).to(self._device, torch.float32)[None, None] / 255.0
         with self._lock, torch.inference_mode():
             raw = self._net.forward_raw(pad_to_stride(x, STRIDE).contiguous(memory_format=self._memory_format))

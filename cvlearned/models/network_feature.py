@@ -1,0 +1,49 @@
+"""What every network-backed feature (HardNet, SuperPoint, UCN) shares: its presets'
+display names, the network, ``empty`` and moving it between devices."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from cvlearned.device import resolve_device
+from cvlearned.feature2d import Feature2D
+
+
+class NetworkFeature(Feature2D):
+    """A :class:`Feature2D` computed by one torch network.
+
+    Subclasses set ``presets`` (name -> preset with ``display_name``) and ``default_preset``
+    (used while ``config.preset`` is None); their ``_configure`` sets ``self._lock``,
+    ``self._device`` and ``self._net`` and marks ``self._loaded = True``. Override
+    :meth:`_place` when more than ``self._net`` moves with the device.
+    """
+
+    presets: ClassVar[dict[str, Any]] = {}
+    default_preset: ClassVar[str] = ""
+
+    def getDefaultName(self) -> str:  # noqa: N802
+        return f"Feature2D.{self.presets[self.config.preset or self.default_preset].display_name}"
+
+    def descriptorSize(self) -> int:  # noqa: N802
+        return int(self._net.descriptor_dim)
+
+    def empty(self) -> bool:
+        return not getattr(self, "_loaded", False)
+
+    @property
+    def net(self) -> Any:
+        """The underlying ``torch.nn.Module`` (eval mode)."""
+        return self._net
+
+    def to(self, device: Any) -> NetworkFeature:
+        """Move the network(s) to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ...); returns self."""
+        resolved = resolve_device(device)
+        with self._lock:
+            self._place(resolved)
+            self._device = resolved
+            self.config = dataclasses.replace(self.config, device=str(device))
+        return self
+
+    def _place(self, device: Any) -> None:
+        self._net = self._net.to(device)
