@@ -186,3 +186,20 @@ def test_shipped_yaml_configs_load(name):
     assert dataclasses.is_dataclass(cfg.mining)
     with pytest.raises(ValueError, match="unknown"):
         load_config(CONFIGS / name, no_such_key=1)
+
+
+def test_command_line_trains_and_exports(tmp_path):
+    """``cvlearned train hardnet`` (the CLI shared with orinet): mine, train, log, export."""
+    from cvlearned.synthetic.photos import bundled_photo_names
+    from cvlearned.training.train_hardnet import main
+    from cvlearned.weight_files import load_state_dict
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, name in enumerate(bundled_photo_names()[:10]):  # the 10th is held out for validation
+        cv2.imwrite(str(photos / f"{i:02d}_{name}.png"), bundled_photo(name))
+    out = tmp_path / "run"
+    assert main(["--images", str(photos), "--out", str(out), "--steps", "2", "--export", str(tmp_path / "w.pt")]) == 0
+    log = (out / "train.log").read_text()
+    assert "final val" in log and "exported" in log
+    assert set(load_state_dict(tmp_path / "w.pt")) == set(load_state_dict(out / "final.pt"))

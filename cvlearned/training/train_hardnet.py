@@ -15,12 +15,8 @@
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
-from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
+from cvlearned.training.patch_pairs import MiningConfig
+from cvlearned.training.patch_trainer_cli import finish_patch_run, start_patch_run
+from cvlearned.training.run_state import StepSchedule, export_weights, run_steps
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
@@ -165,34 +162,10 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    torch.set_num_threads(1)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML config (default: built-in defaults)")
-    parser.add_argument("--images", required=True, help="folder of training photos")
-    parser.add_argument("--out", required=True, help="run folder (cache, checkpoints, log)")
-    parser.add_argument("--steps", type=int, help="override the number of steps")
-    parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
-    parser.add_argument("--export", help="write the final state dict here (e.g. weights/hardnet-lite-v1.pt)")
-    args = parser.parse_args(argv)
-
-    cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, "cvlearned.train_hardnet")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    t0 = time.time()
-    a, b, va, vb = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, out, log)
-    net, history = train(cfg, a, b, out, val=(va, vb), logger=log)
-    final = evaluate(net, va, vb)
-    log.info("final val %s", json.dumps(final))
-    export_weights(net, out / "final.pt")
-    if args.export:
-        path = export_weights(net, args.export, fp16=cfg.export_fp16)
-        log.info("exported %s (%d bytes)", path, path.stat().st_size)
-    log.info("done in %.1f s", time.time() - t0)
-    return 0
+    run = start_patch_run(argv, __doc__, "cvlearned.train_hardnet", "weights/hardnet-lite-v1.pt", load_config)
+    a, b, va, vb = run.pairs
+    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log)
+    return finish_patch_run(run, net, evaluate(net, va, vb), fp16=run.cfg.export_fp16)
 
 
 if __name__ == "__main__":

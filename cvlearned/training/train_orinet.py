@@ -27,12 +27,8 @@ hardest-in-batch triplet loss (0 = pure LIFT loss).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +37,9 @@ import numpy as np
 
 from cvlearned.training.config_io import load_yaml_config
 from cvlearned.synthetic.homography import HomographyDistribution
-from cvlearned.training.patch_pairs import MiningConfig, load_train_val_pairs
-from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
+from cvlearned.training.patch_pairs import MiningConfig
+from cvlearned.training.patch_trainer_cli import finish_patch_run, start_patch_run
+from cvlearned.training.run_state import StepSchedule, run_steps
 
 __all__ = [
     "TrainConfig",
@@ -278,35 +275,11 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    torch.set_num_threads(1)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML config (default: built-in defaults)")
-    parser.add_argument("--images", required=True, help="folder of training photos")
-    parser.add_argument("--out", required=True, help="run folder (cache, checkpoints, log)")
-    parser.add_argument("--steps", type=int, help="override the number of steps")
-    parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
-    parser.add_argument("--export", help="write the final state dict here (e.g. weights/orinet-v1.pt)")
-    args = parser.parse_args(argv)
-
-    cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, "cvlearned.train_orinet")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    t0 = time.time()
-    a, b, va, vb = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, out, log)
-    descriptor = frozen_descriptor(cfg.descriptor_preset, cfg.descriptor_weights)
-    net, _ = train(cfg, a, b, out, val=(va, vb), logger=log, descriptor=descriptor)
-    final = evaluate(net, descriptor, va, vb, seed=cfg.seed)
-    log.info("final val %s", json.dumps(final))
-    export_weights(net, out / "final.pt")
-    if args.export:
-        path = export_weights(net, args.export)
-        log.info("exported %s (%d bytes)", path, path.stat().st_size)
-    log.info("done in %.1f s", time.time() - t0)
-    return 0
+    run = start_patch_run(argv, __doc__, "cvlearned.train_orinet", "weights/orinet-v1.pt", load_config)
+    a, b, va, vb = run.pairs
+    descriptor = frozen_descriptor(run.cfg.descriptor_preset, run.cfg.descriptor_weights)
+    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log, descriptor=descriptor)
+    return finish_patch_run(run, net, evaluate(net, descriptor, va, vb, seed=run.cfg.seed))
 
 
 if __name__ == "__main__":
