@@ -28,32 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cvlearned.evaluation.feature_options import parse_labelled_feature
+
 THRESHOLDS = np.arange(1, 21, dtype=np.float64)
 SHOWN = (1, 3, 5, 10, 20)
-
-
-def _value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"None": None, "True": True, "False": False}.get(text, text)
-
-
-def parse_extra(spec: str) -> tuple[str, str, dict]:
-    """``LABEL=NAME:key=value,...`` → (label, registry name, params)."""
-    label, sep, rest = spec.partition("=")
-    if not sep or not label:
-        raise ValueError(f"--extra must be LABEL=NAME[:key=value,...], got {spec!r}")
-    name, _, options = rest.partition(":")
-    params = {}
-    for item in filter(None, options.split(",")):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"--extra options are key=value, got {item!r}")
-        params[key.strip()] = _value(value.strip())
-    return label.strip(), name.strip(), params
 
 
 def _table(results: dict, key: str) -> list[str]:
@@ -104,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))
     features = {name: cvlearned.create(name) for name in filter(None, args.features.split(","))}
     for spec in args.extra:
-        label, name, params = parse_extra(spec)
+        label, name, params = parse_labelled_feature(spec)
         features[label] = cvlearned.create(name, **params)
     machine = f"{cpu_name()}, {os.cpu_count()} logical CPUs, torch threads={args.threads}, {platform.system()}"
     lines = [f"Dense PCK, {datetime.date.today().isoformat()}, {machine}; command: "

@@ -63,6 +63,56 @@ def test_bench_on_scenes_is_deterministic(tmp_path):
     assert (tmp_path / "0" / "pose_auc.png").exists()
 
 
+def test_bench_on_shared_keypoints_describes_the_same_points(tmp_path):
+    """--keypoints sift: every feature describes SIFT's keypoints, so the SIFT row equals its
+    own-detector run and the others keep at most as many keypoints (DAISY merges SIFT's
+    same-location copies, KAZE drops the ones it cannot describe)."""
+    args = ["bench", "--features", "sift,daisy,kaze", "--dataset", "synthetic-homography", "--max-pairs", "2",
+            "--size", "320x240", "--max-keypoints", "500", "--no-progress"]
+    assert main([*args, "--keypoints", "sift", "--out", str(tmp_path / "shared")]) == 0
+    assert main([*args, "--features", "sift", "--out", str(tmp_path / "own")]) == 0
+    shared = json.loads((tmp_path / "shared" / "results.json").read_text())
+    own = json.loads((tmp_path / "own" / "results.json").read_text())
+    assert "sift keypoints" in shared["header"]["keypoints"]
+    sift_shared = [{k: v for k, v in r.items() if not k.startswith("ms")} for r in shared["results"]["sift"]["pairs"]]
+    sift_own = [{k: v for k, v in r.items() if not k.startswith("ms")} for r in own["results"]["sift"]["pairs"]]
+    assert sift_shared == sift_own
+    for name in ("daisy", "kaze"):
+        for r, ref in zip(shared["results"][name]["pairs"], sift_own):
+            assert 0.5 * ref["keypoints0"] < r["keypoints0"] <= ref["keypoints0"]
+    with pytest.raises(ValueError, match="unknown feature"):
+        main([*args, "--keypoints", "nope"])
+
+
+def test_bench_extra_feature_with_parameters(tmp_path):
+    out = tmp_path / "bench"
+    args = ["bench", "--features", "orb", "--extra", "orb (100 kp)=orb:max_keypoints=100", "--dataset",
+            "synthetic-homography", "--max-pairs", "1", "--size", "320x240", "--max-keypoints", "400",
+            "--no-progress", "--out", str(out)]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert results["orb (100 kp)"]["params"]["max_keypoints"] == 100
+    assert results["orb"]["params"]["max_keypoints"] == 400
+    assert (out / "matches_orb_100_kp_.jpg").exists()
+    with pytest.raises(ValueError, match="unique"):
+        main([*args[:-2], "--extra", "orb=orb"])
+
+
+@pytest.mark.parametrize("spec", ["orb", "=orb", "x=", "x=orb:max_keypoints", "x=orb:=3"])
+def test_labelled_feature_spec_errors(spec):
+    from cvlearned.evaluation.feature_options import parse_labelled_feature
+
+    with pytest.raises(ValueError):
+        parse_labelled_feature(spec)
+
+
+def test_labelled_feature_spec_values():
+    from cvlearned.evaluation.feature_options import parse_labelled_feature
+
+    assert parse_labelled_feature(" a b = hardnet-lite:weights=x.pt,max_keypoints=None,patch_scale=6.5,x=True") == (
+        "a b", "hardnet-lite", {"weights": "x.pt", "max_keypoints": None, "patch_scale": 6.5, "x": True})
+
+
 def test_bench_rejects_unknown_dataset_and_feature():
     with pytest.raises(ValueError, match="unknown dataset"):
         main(["bench", "--dataset", "nope", "--no-progress"])

@@ -3,7 +3,8 @@
 OpenCV's DAISY is not scale-adaptive: it samples a fixed ``radius`` around each keypoint
 and ignores the keypoint size; with ``use_orientation`` it is rotated by the SIFT angle.
 Without orientation, SIFT's copies of one location (one per dominant orientation) would
-get identical descriptors that defeat the ratio test, so only the strongest is kept.
+get identical descriptors that defeat the ratio test, so only the strongest is kept (by
+``detect`` and by ``compute`` on given keypoints).
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ class DAISY(OpenCVFeature):
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
         keypoints = super()._detect(gray, mask)
         return keypoints if self.config.use_orientation else unique_locations(keypoints)
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Given keypoints that differ only by angle get one (identical) descriptor unless
+        ``use_orientation``, so compute keeps the strongest of them, as detect does."""
+        if not self.config.use_orientation:
+            keypoints = unique_locations(keypoints)
+        return super()._compute(gray, keypoints)
 
 
 def unique_locations(keypoints: Keypoints) -> Keypoints:

@@ -2,7 +2,9 @@
 
 Each feature is created through the registry, run on both images of every pair, matched
 with the shared :class:`MatchingOptions` and scored per pair (:mod:`pair_eval`); the
-per-pair numbers are kept for the JSON report and summarised per feature here.
+per-pair numbers are kept for the JSON report and summarised per feature here. With
+``BenchSettings.keypoints`` every feature only describes (``compute``) the keypoints of
+that one detector, detected once per image: a comparison of descriptors alone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cvlearned.datasets.types import HomographyPair, PosePair
-from cvlearned.evaluation.extraction import extract
+from cvlearned.evaluation.extraction import detect_strongest, extract, extract_on
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics import homography_accuracy, summarize_pose_errors
 from cvlearned.evaluation.pair_eval import (
@@ -36,14 +38,31 @@ class BenchSettings:
     estimation: PoseEstimation = field(default_factory=PoseEstimation)
     homography_threshold_px: float = 3.0
     max_keypoints: int | None = None
+    keypoints: str | None = None  # a feature name: every feature describes its keypoints (None: its own)
 
 
-def make_feature(name: str, max_keypoints: int | None) -> Any:
-    """Create ``name`` with ``max_keypoints`` when the feature has that parameter."""
-    feature = create(name)
-    if max_keypoints is not None and "max_keypoints" in feature.getParams():
-        feature = create(name, max_keypoints=max_keypoints)
+def make_feature(name: str, max_keypoints: int | None, params: dict[str, Any] | None = None) -> Any:
+    """Create ``name`` with ``params``, and with ``max_keypoints`` when the feature has that parameter."""
+    params = dict(params or {})
+    feature = create(name, **params)
+    if max_keypoints is not None and "max_keypoints" in feature.getParams() and "max_keypoints" not in params:
+        feature = create(name, **params, max_keypoints=max_keypoints)
     return feature
+
+
+class SharedKeypoints:
+    """The keypoints of one detector per image, detected once and reused by every feature."""
+
+    def __init__(self, name: str, max_keypoints: int | None) -> None:
+        self.detector = make_feature(name, max_keypoints)
+        self.max_keypoints = max_keypoints
+        self._cache: dict[tuple[int, int], tuple[Any, ...]] = {}
+
+    def get(self, pair_index: int, view: int, image: np.ndarray) -> tuple[Any, ...]:
+        key = (pair_index, view)
+        if key not in self._cache:
+            self._cache[key] = detect_strongest(self.detector, image, self.max_keypoints)
+        return self._cache[key]
 
 
 def evaluate_feature(
@@ -53,15 +72,23 @@ def evaluate_feature(
     settings: BenchSettings,
     progress: bool = True,
     on_extractions: Callable[[int, Any, Any], None] | None = None,
+    shared: SharedKeypoints | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-pair metric dicts of ``feature`` (shown as ``name``) on ``pairs``."""
+    """Per-pair metric dicts of ``feature`` (shown as ``name``) on ``pairs``; with ``shared``
+    the feature describes those keypoints instead of detecting its own."""
+
+    def run(index: int, view: int, image: np.ndarray) -> Any:
+        if shared is None:
+            return extract(feature, image, settings.max_keypoints)
+        return extract_on(feature, image, shared.get(index, view, image))
+
     if len(pairs):
-        extract(feature, pairs[0].image0)  # warm-up (lazy initialisation, caches)
+        run(0, 0, pairs[0].image0)  # warm-up (lazy initialisation, caches)
     results = []
     for index in tqdm(range(len(pairs)), desc=f"{name:>12s}", disable=not progress, leave=False):
         pair = pairs[index]
-        ex0 = extract(feature, pair.image0, settings.max_keypoints)
-        ex1 = extract(feature, pair.image1, settings.max_keypoints)
+        ex0 = run(index, 0, pair.image0)
+        ex1 = run(index, 1, pair.image1)
         if isinstance(pair, HomographyPair):
             metrics = evaluate_homography_pair(pair, ex0, ex1, settings.matching, settings.homography_threshold_px)
         else:
@@ -99,20 +126,30 @@ def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+#: a registered feature name, or (label, name, params) for a feature created with parameters
+FeatureEntry = str | tuple[str, str, dict[str, Any]]
+
+
 def run_bench(
-    features: Sequence[str],
+    features: Sequence[FeatureEntry],
     pairs: Sequence[HomographyPair | PosePair],
     settings: BenchSettings,
     progress: bool = True,
     on_extractions: Callable[[str, int, Any, Any], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``{feature: {"params", "summary", "pairs"}}`` for every feature, same pairs."""
-    for name in features:
+    """``{label: {"params", "summary", "pairs"}}`` for every feature (label = name for plain
+    names), same pairs."""
+    entries = [(f, f, {}) if isinstance(f, str) else f for f in features]
+    labels = [label for label, _, _ in entries]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"feature labels must be unique, got {labels}")
+    for name in [*(name for _, name, _ in entries), *([settings.keypoints] if settings.keypoints else [])]:
         feature_spec(name)  # unknown names fail before any work
+    shared = SharedKeypoints(settings.keypoints, settings.max_keypoints) if settings.keypoints else None
     results = {}
-    for name in features:
-        feature = make_feature(name, settings.max_keypoints)
-        callback = (lambda i, a, b, n=name: on_extractions(n, i, a, b)) if on_extractions else None
-        per_pair = evaluate_feature(feature, name, pairs, settings, progress, callback)
-        results[name] = {"params": feature.getParams(), "summary": summarize(per_pair), "pairs": per_pair}
+    for label, name, params in entries:
+        feature = make_feature(name, settings.max_keypoints, params)
+        callback = (lambda i, a, b, n=label: on_extractions(n, i, a, b)) if on_extractions else None
+        per_pair = evaluate_feature(feature, label, pairs, settings, progress, callback, shared)
+        results[label] = {"params": feature.getParams(), "summary": summarize(per_pair), "pairs": per_pair}
     return results

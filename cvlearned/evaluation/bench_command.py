@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import cv2
 from cvlearned.environment import describe_machine
 from cvlearned.evaluation.bench import BenchSettings, run_bench
 from cvlearned.evaluation.datasets_spec import load_dataset
+from cvlearned.evaluation.feature_options import parse_labelled_feature
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.pair_eval import PoseEstimation
 from cvlearned.evaluation.plots import plot_auc_bars, plot_curves
@@ -30,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "hpatches:PATH | kitti:PATH | pairs:PATH | scannet1500:PATH | megadepth1500:PATH")
     parser.add_argument("--max-pairs", type=int, default=None, help="at most N pairs (synthetic default: 12)")
     parser.add_argument("--max-keypoints", type=int, default=None, help="keypoints per image (None: feature default)")
+    parser.add_argument("--extra", action="append", default=[], metavar="LABEL=NAME:key=value,...",
+                        help="also run a feature created with parameters, shown as LABEL "
+                             "(e.g. weights that do not ship); repeatable")
+    parser.add_argument("--keypoints", default=None, metavar="FEATURE",
+                        help="every feature describes this feature's keypoints (e.g. sift): compares "
+                             "descriptors alone; ms/image then times compute() only")
     parser.add_argument("--ratio", type=float, default=0.8, help="Lowe ratio (0 disables)")
     parser.add_argument("--no-mutual", action="store_true", help="disable the mutual nearest-neighbour check")
     parser.add_argument("--estimator", choices=("ransac", "magsac"), default="ransac")
@@ -42,12 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``cvlearned bench`` with parsed ``args``."""
-    features = args.features.split(",") if args.features else list_features()
+    features: list[Any] = args.features.split(",") if args.features else list_features()
+    features += [parse_labelled_feature(spec) for spec in args.extra]
     width, height = (int(v) for v in args.size.lower().split("x"))
     settings = BenchSettings(
         matching=MatchingOptions(mutual=not args.no_mutual, ratio=args.ratio or None),
         estimation=PoseEstimation(method=args.estimator, threshold_px=args.threshold),
         max_keypoints=args.max_keypoints,
+        keypoints=args.keypoints,
     )
     pairs = load_dataset(args.dataset, max_pairs=args.max_pairs, seed=args.seed, size=(width, height))
     if args.max_pairs is not None:
@@ -60,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     results = run_bench(features, pairs, settings, progress=not args.no_progress, on_extractions=keep_first)
     header = {"command": "cvlearned bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-              "dataset": args.dataset, "pairs": len(pairs), **describe_machine()}
+              "dataset": args.dataset, "pairs": len(pairs),
+              **({"keypoints": f"every feature describes the {args.keypoints} keypoints"} if args.keypoints else {}),
+              **describe_machine()}
     table = markdown_table(results)
     text = "\n".join(f"- {k}: {v}" for k, v in header.items()) + "\n\n" + table + "\n"
     print(text)
@@ -83,5 +95,5 @@ def _write_outputs(out: Path, header: dict, text: str, results: dict, pairs: Any
             matches, _ = settings.matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
             canvas = draw_matches(pair.image0, ex0.keypoints, pair.image1, ex1.keypoints, matches,
                                   title=f"{name}: {len(matches)} matches")
-            cv2.imwrite(str(out / f"matches_{name}.jpg"), canvas)
+            cv2.imwrite(str(out / f"matches_{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.jpg"), canvas)
     print(f"wrote {out}/results.md, results.json and plots")

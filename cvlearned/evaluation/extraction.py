@@ -21,7 +21,7 @@ class Extraction:
         points: (N, 2) float64 keypoint positions.
         descriptors: (N, D) descriptors or None when N == 0.
         norm: the feature's ``defaultNorm()``.
-        ms: wall time of ``detectAndCompute`` in milliseconds.
+        ms: wall time of ``detectAndCompute`` (or of ``compute`` on given keypoints) in milliseconds.
     """
 
     keypoints: tuple[cv2.KeyPoint, ...]
@@ -42,3 +42,19 @@ def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = N
         descriptors = descriptors[order]
     points = keypoints_to_array(keypoints)
     return Extraction(tuple(keypoints), points, descriptors, feature.defaultNorm(), ms)
+
+
+def detect_strongest(detector: Feature2D, image: np.ndarray, max_keypoints: int | None = None) -> tuple[cv2.KeyPoint, ...]:
+    """``detector.detect`` on ``image``, keeping the ``max_keypoints`` strongest if set."""
+    keypoints = tuple(detector.detect(image, None))
+    if max_keypoints is not None and len(keypoints) > max_keypoints:
+        keypoints = tuple(keypoints[i] for i in strongest(keypoints, max_keypoints))
+    return keypoints
+
+
+def extract_on(feature: Feature2D, image: np.ndarray, keypoints: tuple[cv2.KeyPoint, ...]) -> Extraction:
+    """``feature.compute`` on given ``keypoints`` (it may drop some); ``ms`` times the compute only."""
+    start = time.perf_counter()
+    kept, descriptors = feature.compute(image, keypoints)
+    ms = (time.perf_counter() - start) * 1000.0
+    return Extraction(tuple(kept), keypoints_to_array(kept), descriptors, feature.defaultNorm(), ms)

@@ -63,7 +63,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MiningConfig:
-    """Patch-pair mining parameters (see the module docstring)."""
+    """Patch-pair mining parameters (see the module docstring).
+
+    ``scene_pairs``: rendered calibrated scene pairs of ``scene_size`` = (w, h) mined in
+    addition to the homography pairs (:mod:`cvlearned.training.scene_patch_pairs`; 0 = none).
+    """
 
     image_side: int = 512
     pairs_per_photo: int = 3
@@ -76,6 +80,8 @@ class MiningConfig:
     strong_photometric_prob: float = 0.4
     seed: int = 0
     upright: bool = False
+    scene_pairs: int = 0
+    scene_size: tuple[int, int] = (640, 480)
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(
             scale=(0.6, 1.6), max_rotation_deg=60.0, max_perspective=0.15, max_translation=0.1, center_region=0.3
@@ -87,6 +93,7 @@ class MiningConfig:
         cfg = dataclasses.asdict(self)
         if not cfg["upright"]:
             del cfg["upright"]  # keeps the cache names of configs written before the field existed
+        del cfg["scene_pairs"], cfg["scene_size"]  # scene pairs are mined and cached on their own
         blob = json.dumps({"cfg": cfg, "names": list(names), "split": split}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -110,22 +117,27 @@ def map_keypoints(
     are treated as angle 0).
     """
     mapped, J = local_jacobian(H, pts)
+    return mapped, *map_size_and_angle(size, angle, J)
+
+
+def map_size_and_angle(size: np.ndarray, angle: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoint sizes and OpenCV angles (N,) through local Jacobians (N, 2, 2) → (size_B, angle_B in [0, 360))."""
     a = np.deg2rad(np.where(angle == -1, 0.0, angle))
     d = np.stack([np.cos(a), np.sin(a)], axis=1)
     d2 = np.einsum("nij,nj->ni", J, d)
     angle_b = np.mod(np.rad2deg(np.arctan2(d2[:, 1], d2[:, 0])), 360.0)
     size_b = size * np.sqrt(np.abs(np.linalg.det(J)))
-    return mapped, size_b, angle_b
+    return size_b, angle_b
 
 
-def _footprint(frames: np.ndarray, patch_size: int) -> np.ndarray:
-    """(N, 4, 2) image positions of the patch corners (pixel-centre corners of the patch)."""
+def footprint(frames: np.ndarray, patch_size: int) -> np.ndarray:
+    """(N, 4, 2) image positions of the outer corners of the patches of ``frames`` (N, 2, 3)."""
     e = patch_size - 0.5
     corners = np.array([[-0.5, -0.5, 1], [e, -0.5, 1], [e, e, 1], [-0.5, e, 1]], np.float64)
     return np.einsum("nij,kj->nki", frames, corners)
 
 
-def _inside(points: np.ndarray, w: int, h: int) -> np.ndarray:
+def inside_image(points: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.all((points[..., 0] >= 0) & (points[..., 0] <= w - 1) & (points[..., 1] >= 0) & (points[..., 1] <= h - 1), axis=-1)
 
 
@@ -133,7 +145,7 @@ def _to_keypoints(pts: np.ndarray, size: np.ndarray, angle: np.ndarray) -> list[
     return [cv2.KeyPoint(float(p[0]), float(p[1]), float(s), float(a)) for p, s, a in zip(pts, size, angle)]
 
 
-def _resize_photo(photo: np.ndarray, side: int) -> np.ndarray:
+def resize_photo(photo: np.ndarray, side: int) -> np.ndarray:
     h, w = photo.shape[:2]
     s = side / max(h, w)
     if abs(s - 1) < 1e-6:
@@ -148,7 +160,7 @@ def mine_pair(
     """One random homography pair of ``photo`` → (patches_a, patches_b), each (n, P, P) uint8."""
     P = cfg.patch_size
     empty = np.zeros((0, P, P), np.uint8)
-    image = _resize_photo(photo, cfg.image_side)
+    image = resize_photo(photo, cfg.image_side)
     h, w = image.shape[:2]
     H = sample_homography(rng, (w, h), cfg.homography)
     view_a = apply_photometric(rng, image, MILD_PHOTOMETRIC)
@@ -160,32 +172,60 @@ def mine_pair(
     keypoints = sorted(sift.detect(gray_a, None), key=lambda kp: -kp.response)
     if not keypoints:
         return empty, empty
+    pts, size, angle = dedupe_keypoints(keypoints)
+    pts_b, size_b, angle_b = map_keypoints(pts, size, angle, H)
+    Hinv = np.linalg.inv(H)
+
+    def has_content(corners_b: np.ndarray) -> np.ndarray:  # the pre-image of view B's patch lies in view A
+        corners_a, _ = local_jacobian(Hinv, corners_b.reshape(-1, 2))
+        return inside_image(corners_a.reshape(-1, 4, 2), w, h)
+
+    return correspondence_patches(rng, gray_a, gray_b, (pts, size, angle), (pts_b, size_b, angle_b), cfg, has_content)
+
+
+def dedupe_keypoints(keypoints: Sequence[cv2.KeyPoint]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pts, size, angle) arrays of ``keypoints`` keeping the first one per 2-px cell (SIFT repeats
+    a location with several orientations)."""
     pts, size, angle = keypoint_arrays(keypoints)
-    # one keypoint per 2-px cell (SIFT repeats a location with several orientations)
     _, first = np.unique(np.round(pts / 2.0).astype(np.int64), axis=0, return_index=True)
     keep = np.sort(first)
-    pts, size, angle = pts[keep], size[keep], angle[keep]
+    return pts[keep], size[keep], angle[keep]
 
-    pts_b, size_b, angle_b = map_keypoints(pts, size, angle, H)
+
+def correspondence_patches(
+    rng: np.random.Generator,
+    gray_a: np.ndarray,
+    gray_b: np.ndarray,
+    keypoints_a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    keypoints_b: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: MiningConfig,
+    has_content: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patches of corresponding keypoints (pts (N, 2), size (N,), angle (N,) in each view).
+
+    View-B keypoints get the detector-like jitter of ``cfg``; pairs whose patch leaves
+    either image, or whose B corners fail ``has_content`` ((N, 4, 2) → (N,) bool), are
+    dropped; at most ``cfg.max_keypoints_per_image`` are kept → (patches_a, patches_b),
+    each (n, P, P) uint8.
+    """
+    P = cfg.patch_size
+    empty = np.zeros((0, P, P), np.uint8)
+    pts, size, angle = keypoints_a
+    pts_b, size_b, angle_b = keypoints_b
     n = len(pts)
+    if n == 0:
+        return empty, empty
     pts_b = pts_b + rng.normal(0.0, cfg.jitter_px, (n, 2)) * np.maximum(size_b / 4.0, 1.0)[:, None]
     size_b = size_b * np.exp(rng.normal(0.0, cfg.jitter_log_scale, n))
     angle_b = np.mod(angle_b + rng.normal(0.0, cfg.jitter_angle_deg, n), 360.0)
 
-    kps_a = _to_keypoints(pts, size, angle)
-    kps_b = _to_keypoints(pts_b, size_b, angle_b)
-    frames_a = keypoint_frames(kps_a, P, cfg.patch_scale, upright=cfg.upright)
-    frames_b = keypoint_frames(kps_b, P, cfg.patch_scale, upright=cfg.upright)
-    fa, fb = _footprint(frames_a, P), _footprint(frames_b, P)
-    Hinv = np.linalg.inv(H)
-    fb_in_a, _ = local_jacobian(Hinv, fb.reshape(-1, 2))
-    valid = (
-        np.isfinite(fb).all(axis=(1, 2))
-        & _inside(fa, w, h)
-        & _inside(fb, w, h)
-        & _inside(fb_in_a.reshape(-1, 4, 2), w, h)
-        & (size_b > 0)
-    )
+    frames_a = keypoint_frames(_to_keypoints(pts, size, angle), P, cfg.patch_scale, upright=cfg.upright)
+    frames_b = keypoint_frames(_to_keypoints(pts_b, size_b, angle_b), P, cfg.patch_scale, upright=cfg.upright)
+    fa, fb = footprint(frames_a, P), footprint(frames_b, P)
+    (h_a, w_a), (h_b, w_b) = gray_a.shape[:2], gray_b.shape[:2]
+    valid = np.isfinite(fb).all(axis=(1, 2)) & inside_image(fa, w_a, h_a) & inside_image(fb, w_b, h_b) & (size_b > 0)
+    if has_content is not None:
+        valid &= has_content(fb)
     idx = np.nonzero(valid)[0]
     if len(idx) == 0:
         return empty, empty
@@ -244,7 +284,8 @@ def load_or_mine(
 def load_train_val_pairs(
     images: str | Path, cfg: MiningConfig, photo_max_side: int, val_pairs: int, out_dir: str | Path, log: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Mine (or load cached) training pairs from the training photos of ``images`` and at most
+    """Mine (or load cached) training pairs from the training photos of ``images`` (homography
+    pairs, plus ``cfg.scene_pairs`` rendered scene pairs textured with them) and at most
     ``val_pairs`` validation pairs (one per held-out photo, seed + 1) → (a, b, val_a, val_b)."""
     import time
 
@@ -255,6 +296,12 @@ def load_train_val_pairs(
     train_photos, val_photos = split_photos(photos, "train"), split_photos(photos, "val")
     log.info("photos: %d train, %d held out", len(train_photos), len(val_photos))
     a, b, _ = load_or_mine(train_photos, cfg, out_dir, "train", progress=True)
+    if cfg.scene_pairs:
+        from cvlearned.training.scene_patch_pairs import load_or_mine_scenes
+
+        sa, sb = load_or_mine_scenes(train_photos, cfg, out_dir, "train", progress=True)
+        log.info("scene patch pairs: %d from %d rendered scenes", len(sa), cfg.scene_pairs)
+        a, b = np.concatenate([a, sa]), np.concatenate([b, sb])
     val_cfg = dataclasses.replace(cfg, pairs_per_photo=1, seed=cfg.seed + 1)
     va, vb, _ = load_or_mine(val_photos, val_cfg, out_dir, "val")
     va, vb = va[:val_pairs], vb[:val_pairs]

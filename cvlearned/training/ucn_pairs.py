@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from cvlearned.training.ucn_config import PairsConfig
 
 __all__ = [
     "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
-    "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences", "PairSource",
+    "iter_scene_pairs", "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences", "PairSource",
 ]
 
 
@@ -130,16 +130,15 @@ def scene_gt(pose_pair) -> np.ndarray:
     return _inside_or_nan(xy1, w, h)
 
 
-def render_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
-                       layout: str = "mixed", seed: int = 0, progress: bool = False) -> ScenePairs:
-    """Render ``count`` scene pairs of ``size`` = (w, h) textured with ``photos``; pair i depends on (seed, i)."""
+def iter_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
+                     layout: str = "mixed", seed: int = 0,
+                     progress: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Render ``count`` scene pairs of ``size`` = (w, h) textured with ``photos``, one at a time
+    → (image0 (h, w) uint8 gray, image1, gt (h, w, 2) float32). Pair i depends on (seed, i)."""
     from cvlearned.synthetic.scenes import make_scene_pairs
 
     kinds = ("room", "box", "street")
     w, h = int(size[0]), int(size[1])
-    images0 = np.zeros((count, h, w), np.uint8)
-    images1 = np.zeros((count, h, w), np.uint8)
-    gt = np.zeros((count, h, w, 2), np.float32)
     items = range(count)
     if progress:
         from tqdm import tqdm
@@ -148,8 +147,18 @@ def render_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, siz
     for i in items:
         kind = kinds[i % 3] if layout == "mixed" else layout
         (pair,) = make_scene_pairs(1, kind, (w, h), seed=int(seed) * 1_000_003 + i, photos=list(photos))
-        images0[i], images1[i] = to_gray(pair.image0), to_gray(pair.image1)
-        gt[i] = scene_gt(pair)
+        yield to_gray(pair.image0), to_gray(pair.image1), scene_gt(pair)
+
+
+def render_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
+                       layout: str = "mixed", seed: int = 0, progress: bool = False) -> ScenePairs:
+    """:func:`iter_scene_pairs` collected into one :class:`ScenePairs`."""
+    w, h = int(size[0]), int(size[1])
+    images0 = np.zeros((count, h, w), np.uint8)
+    images1 = np.zeros((count, h, w), np.uint8)
+    gt = np.zeros((count, h, w, 2), np.float32)
+    for i, (image0, image1, field) in enumerate(iter_scene_pairs(photos, count, size, layout, seed, progress)):
+        images0[i], images1[i], gt[i] = image0, image1, field
     return ScenePairs(images0, images1, gt)
 
 
