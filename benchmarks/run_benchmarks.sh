@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/data}"
-FEATURES=sift,daisy,kaze,akaze,orb,hardnet-lite,superpoint-lite
+FEATURES=sift,daisy,kaze,akaze,orb,hardnet-lite,superpoint-lite,ucn-lite
 cvlearned bench --features $FEATURES --dataset synthetic-scenes --max-pairs 30 --max-keypoints 2048 --no-progress \
     --out benchmarks/results/synthetic-scenes
 cvlearned bench --features $FEATURES --dataset synthetic-homography --max-pairs 30 --max-keypoints 2048 --no-progress \

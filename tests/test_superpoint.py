@@ -197,14 +197,14 @@ def test_shipped_lite_weights_are_registered_and_verified():
     from cvlearned.models.register import registered_presets
     from cvlearned.weight_files import load_manifest, weights_dir
 
-    entry = load_manifest()["superpoint-lite-v1.pt"]
+    entry = load_manifest()["superpoint-lite-v2.pt"]
     assert entry.model == "superpoint-lite" and (weights_dir() / entry.model_card).is_file()
     assert "superpoint-lite" in registered_presets() and "superpoint-lite" in cvlearned.list_features("learned")
     sp = cvlearned.create("superpoint-lite")
     assert isinstance(sp, SuperPoint) and sp.getDefaultName() == "Feature2D.SuperPoint-Lite"
 
 
-REGRESSION_FRACTION = 0.8  # documented in weights/superpoint-lite-v1.md
+REGRESSION_FRACTION = 0.8  # documented in weights/superpoint-lite-v2.md
 
 
 def test_shipped_model_regression_mma3():
@@ -212,5 +212,5 @@ def test_shipped_model_regression_mma3():
     from regression_sets import bundled_regression_mma3, recorded_value
 
     value = bundled_regression_mma3(cvlearned.create("superpoint-lite", max_keypoints=1000, device="cpu"))
-    recorded = recorded_value("superpoint-lite-v1.md", "regression_mma3_bundled")
+    recorded = recorded_value("superpoint-lite-v2.md", "regression_mma3_bundled")
     assert value >= REGRESSION_FRACTION * recorded, (value, recorded)

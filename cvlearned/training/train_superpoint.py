@@ -4,7 +4,7 @@
     cvlearned train superpoint --stage magicpoint --out runs/sp        # detector on shapes
     cvlearned train superpoint --stage adapt      --out runs/sp --images DIR   # pseudo-labels
     cvlearned train superpoint --stage joint      --out runs/sp --images DIR \\
-        --export weights/superpoint-lite-v1.pt                         # detector + descriptor
+        --export runs/sp/export.pt                                     # detector + descriptor
 
 Every stage reads what the previous one wrote in ``--out`` (``shapes.npz``,
 ``magicpoint/final.pt``, ``adapt.npz``) and writes into it; training stages resume from
