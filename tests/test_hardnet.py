@@ -105,24 +105,30 @@ def test_corrupt_or_missing_file_raises_weights_error(tmp_path):
 
 
 # ------------------------------------------------------------------ shipped weights
-def test_shipped_lite_weights_are_registered_and_verified():
-    entry = load_manifest()["hardnet-lite-v1.pt"]
-    assert entry.model == "hardnet-lite" and entry.size < 5_000_000
+SHIPPED = [("hardnet-lite", "hardnet-lite-v1.pt", "Feature2D.HardNet-Lite", 0.5),
+           ("hardnet", "hardnet-v1.pt", "Feature2D.HardNet", 1.0)]
+
+
+@pytest.mark.parametrize("preset, file, default_name, width", SHIPPED)
+def test_shipped_weights_are_registered_and_verified(preset, file, default_name, width):
+    entry = load_manifest()[file]
+    assert entry.model == preset and entry.size < 5_000_000
     assert (weights_dir() / entry.model_card).is_file()
-    assert "hardnet-lite" in registered_presets()
-    assert "hardnet-lite" in cvlearned.list_features(kind="learned")
-    feat = cvlearned.create("hardnet-lite")
-    assert isinstance(feat, HardNet) and feat.getDefaultName() == "Feature2D.HardNet-Lite"
-    assert feat.config.preset == "hardnet-lite" and PRESETS["hardnet-lite"].width == 0.5
+    assert preset in registered_presets()
+    assert preset in cvlearned.list_features(kind="learned")
+    feat = cvlearned.create(preset)
+    assert isinstance(feat, HardNet) and feat.getDefaultName() == default_name
+    assert feat.config.preset == preset and PRESETS[preset].width == width
 
 
-REGRESSION_FRACTION = 0.8  # documented in weights/hardnet-lite-v1.md
+REGRESSION_FRACTION = 0.8  # documented in the model cards
 
 
-def test_shipped_model_regression_mma3():
-    feat = cvlearned.create("hardnet-lite", max_keypoints=1000)
+@pytest.mark.parametrize("preset, file", [(p, f) for p, f, _, _ in SHIPPED])
+def test_shipped_model_regression_mma3(preset, file):
+    feat = cvlearned.create(preset, max_keypoints=1000)
     value = bundled_regression_mma3(feat)
-    recorded = recorded_value("hardnet-lite-v1.md", "regression_mma3_bundled")
+    recorded = recorded_value(file.replace(".pt", ".md"), "regression_mma3_bundled")
     assert value >= REGRESSION_FRACTION * recorded, (value, recorded)
 
 
