@@ -259,12 +259,9 @@ class HardNet(NetworkFeature):
         else:
             self._detector = cfg.detector
         self._device = resolve_device(cfg.device)
-        net = build_net(cfg.preset)
-        if cfg.weights is None:
-            source = shipped_weights(PRESETS[cfg.preset].weights_file)
-        else:
-            source = cfg.weights
-        load_into(net, load_state_dict(source), source)
+        preset, state, source = self._load_weights()
+        net = build_net(preset)
+        load_into(net, state, source)
         self._net = net.eval()
         self._orinet = None
         if cfg.orientation == "learned":

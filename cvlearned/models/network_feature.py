@@ -4,10 +4,12 @@ display names, the network, ``empty`` and moving it between devices."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Feature2D
+from cvlearned.weight_files import load_state_dict, shipped_weights
 
 
 class NetworkFeature(Feature2D):
@@ -44,6 +46,19 @@ class NetworkFeature(Feature2D):
             self._device = resolved
             self.config = dataclasses.replace(self.config, device=str(device))
         return self
+
+    def _load_weights(self, infer_preset: Callable[[dict[str, Any]], str | None] = lambda state: None,
+                      ) -> tuple[str, dict[str, Any], Any]:
+        """(preset, state dict, source) for ``config.weights``: None = the verified shipped file
+        of ``config.preset`` (``default_preset`` when None); a path = that file, whose preset is
+        ``config.preset``, else ``infer_preset(state)``, else ``default_preset``."""
+        cfg = self.config
+        if cfg.weights is None:
+            preset = cfg.preset or self.default_preset
+            source: Any = shipped_weights(self.presets[preset].weights_file)
+            return preset, load_state_dict(source), source
+        state = load_state_dict(cfg.weights)
+        return cfg.preset or infer_preset(state) or self.default_preset, state, cfg.weights
 
     def _place(self, device: Any) -> None:
         self._net = self._net.to(device)

@@ -39,7 +39,7 @@ from cvlearned.keypoints import keypoints_to_array
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
-from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
+from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
@@ -258,14 +258,7 @@ class SuperPoint(NetworkFeature):
         cfg: SuperPointConfig = self.config  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._device = resolve_device(cfg.device)
-        if cfg.weights is None:
-            preset = cfg.preset or "superpoint-lite"
-            source: Any = shipped_weights(PRESETS[preset].weights_file)
-            state = load_state_dict(source)
-        else:
-            source = cfg.weights
-            state = load_state_dict(source)
-            preset = cfg.preset or infer_preset(state) or "superpoint-lite"
+        preset, state, source = self._load_weights(infer_preset)
         if cfg.preset is None:
             if cfg.descriptor_dim != PRESETS[preset].descriptor_dim:
                 raise ValueError(f"descriptor_dim must be {PRESETS[preset].descriptor_dim} for {preset}")

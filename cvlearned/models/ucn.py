@@ -46,7 +46,7 @@ from cvlearned.models.hardnet import detector_name
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
-from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
+from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "DETECTORS", "STRIDE", "UCNPreset", "UCNNet", "UCNConfig", "UCN", "UCN_create", "build_net",
@@ -319,14 +319,7 @@ class UCN(NetworkFeature):
         cfg: UCNConfig = self.config  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._device = resolve_device(cfg.device)
-        if cfg.weights is None:
-            preset = cfg.preset or "ucn-lite"
-            source: Any = shipped_weights(PRESETS[preset].weights_file)
-            state = load_state_dict(source)
-        else:
-            source = cfg.weights
-            state = load_state_dict(source)
-            preset = cfg.preset or infer_preset(state) or "ucn-lite"
+        preset, state, source = self._load_weights(infer_preset)
         if cfg.preset is None:
             _check_descriptor_dim(cfg.descriptor_dim, preset)
             self.config = dataclasses.replace(cfg, preset=preset)
