@@ -17,7 +17,7 @@ from cvlearned.nearest_neighbours import chunked_nearest
 from cvlearned.synthetic.photos import bundled_photo, bundled_photo_names
 from cvlearned.training.hard_negatives import hard_negatives, random_negatives
 from cvlearned.training.ucn_config import PairsConfig, load_config
-from cvlearned.training.ucn_losses import correspondence_contrastive_loss
+from cvlearned.training.ucn_losses import correspondence_contrastive_loss, correspondence_infonce_loss
 from cvlearned.training.ucn_pairs import (
     PairSource,
     homography_gt,
@@ -78,6 +78,61 @@ def test_contrastive_loss_rejects_bad_input():
         correspondence_contrastive_loss(f, f, torch.tensor([0.0, 0.5, 1.0]))
     with pytest.raises(ValueError):
         correspondence_contrastive_loss(f, f, torch.ones(3), margin=0.0)
+
+
+def _infonce_case():
+    """3 points, database of 4 locations on a line 10 px apart; point i's truth is at location i."""
+    database = torch.eye(4, 4)
+    locations = torch.tensor([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]])
+    return database, locations, locations[:3].clone()
+
+
+def test_infonce_is_log_of_the_softmax_size_when_all_similarities_are_equal():
+    database, locations, gt = _infonce_case()
+    f0 = torch.full((3, 4), 0.5)  # unit norm, dot 0.5 with every axis
+    f1 = database[:3].clone()  # dot 0.5 with f0 as well: every logit is equal
+    loss = correspondence_infonce_loss(f0, f1, database, locations, gt, radius=5.0, temperature=1.0)
+    assert float(loss) == pytest.approx(math.log(4), rel=1e-6)  # positive + 3 far locations
+    # within 15 px of the truth is left out: points at x = 0, 10, 20 keep 2, 1 and 1 negatives
+    wide = correspondence_infonce_loss(f0, f1, database, locations, gt, radius=15.0, temperature=1.0)
+    assert float(wide) == pytest.approx((math.log(3) + 2 * math.log(2)) / 3, rel=1e-6)
+
+
+def test_infonce_near_locations_are_neither_positive_nor_negative():
+    database, locations, gt = _infonce_case()
+    f0 = database[:3].clone()
+    f1 = database[:3].clone()
+    gt = gt + torch.tensor([1.0, 0.0])  # the truth 1 px from location i
+    # with a radius under 1 px, location i (equal to f0_i) is a negative as good as the positive
+    tight = correspondence_infonce_loss(f0, f1, database, locations, gt, radius=0.5, temperature=0.05)
+    assert float(tight) == pytest.approx(math.log(2 + 2 * math.exp(-20.0)), abs=1e-6)
+    # excluding it, the positive (dot 1) beats every far location (dot 0) by 1 / 0.05
+    loose = correspondence_infonce_loss(f0, f1, database, locations, gt, radius=5.0, temperature=0.05)
+    assert float(loose) == pytest.approx(math.log(1 + 3 * math.exp(-20.0)), abs=1e-6)
+
+
+def test_infonce_hand_computed_and_gradient():
+    database, locations, gt = _infonce_case()
+    f0 = torch.nn.functional.normalize(torch.tensor([[1.0, 1.0, 0.0, 0.0]]), dim=1).requires_grad_(True)
+    f1 = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    loss = correspondence_infonce_loss(f0, f1, database, locations, gt[:1], radius=15.0, temperature=0.5)
+    s = 1 / math.sqrt(2)  # dots: positive s; locations 2 and 3 (farther than 15 px): 0 and 0
+    expected = -math.log(math.exp(s / 0.5) / (math.exp(s / 0.5) + 2.0))
+    assert float(loss.detach()) == pytest.approx(expected, rel=1e-6)
+    loss.backward()
+    assert torch.isfinite(f0.grad).all() and float(f0.grad.abs().sum()) > 0
+
+
+def test_infonce_rejects_bad_input():
+    database, locations, gt = _infonce_case()
+    f = database[:3]
+    with pytest.raises(ValueError):
+        correspondence_infonce_loss(f, f[:, :3], database, locations, gt, 5.0)
+    with pytest.raises(ValueError):
+        correspondence_infonce_loss(f, f, database, locations[:3], gt, 5.0)
+    with pytest.raises(ValueError):
+        correspondence_infonce_loss(f, f, database, locations, gt, 5.0, temperature=0.0)
+    assert float(correspondence_infonce_loss(f[:0], f[:0], database, locations, gt[:0], 5.0)) == 0.0
 
 
 # ----------------------------------------------------------- nearest neighbours
@@ -260,7 +315,7 @@ def test_pair_source_is_seeded_and_mixes(tmp_path, small_pairs_cfg):
 
 
 # ------------------------------------------------------------------- config
-@pytest.mark.parametrize("name", ["ucn-lite.yaml", "ucn-lite-nost.yaml"])
+@pytest.mark.parametrize("name", ["ucn-lite.yaml", "ucn-lite-nost.yaml", "ucn.yaml"])
 def test_shipped_yaml_configs_load(name):
     cfg = load_config(CONFIGS / name, steps=5)
     assert cfg.steps == 5 and cfg.preset == name.removesuffix(".yaml")
@@ -276,6 +331,12 @@ def test_the_ablation_configs_differ_only_in_what_they_ablate():
     assert dataclasses.replace(random, loss=dataclasses.replace(random.loss, negatives="hard")) == nost
 
 
+def test_the_infonce_config_differs_from_ucn_only_in_the_loss():
+    paper, infonce = load_config(CONFIGS / "ucn.yaml"), load_config(CONFIGS / "ucn-infonce.yaml")
+    assert paper.loss.objective == "contrastive" and infonce.loss.objective == "infonce"
+    assert dataclasses.replace(infonce, loss=paper.loss) == paper
+
+
 def test_unknown_keys_raise_listing_valid_ones(tmp_path):
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['no_such_key'\].*valid: .*'batch_size'"):
         load_config(None, no_such_key=1)
@@ -285,6 +346,9 @@ def test_unknown_keys_raise_listing_valid_ones(tmp_path):
         load_config(path)
     path.write_text("loss:\n  negatives: hardest\n")
     with pytest.raises(ValueError, match="negatives"):
+        load_config(path)
+    path.write_text("loss:\n  objective: triplet\n")
+    with pytest.raises(ValueError, match="objective"):
         load_config(path)
     path.write_text("pairs:\n  image_size: [321, 240]\n")
     with pytest.raises(ValueError, match="image_size"):
@@ -345,6 +409,23 @@ def test_random_negatives_mode_trains(tiny_source, tmp_path):
     cfg = _tiny_cfg(2, preset="ucn-lite-nost", loss=dataclasses.replace(_tiny_cfg(1).loss, negatives="random"))
     _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
     assert history[-1]["negative_fraction"] > 0.5 and math.isfinite(history[-1]["loss"])
+
+
+def test_infonce_objective_trains(tiny_source, tmp_path):
+    from cvlearned.training.train_ucn import batch_losses, train
+
+    loss_cfg = dataclasses.replace(_tiny_cfg(1).loss, objective="infonce", hard_negative_radius=6.0)
+    cfg = _tiny_cfg(12, preset="ucn-lite-nost", loss=loss_cfg)
+    torch.manual_seed(0)
+    from cvlearned.models.ucn import build_net
+
+    rng = np.random.default_rng(0)
+    losses = batch_losses(build_net("ucn-lite-nost"), [tiny_source.draw(rng) for _ in range(2)], rng, cfg)
+    # an untrained net: ~log of the softmax size, not the Eq. 1 terms it still logs
+    assert float(losses["loss"].detach()) > 2.0 > float((losses["positive"] + losses["negative"]).detach())
+    torch.set_num_threads(1)
+    _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
+    assert np.mean([h["loss"] for h in history[-2:]]) < np.mean([h["loss"] for h in history[:2]])
 
 
 def test_resumed_run_reproduces_the_uninterrupted_one(tiny_source, tmp_path):

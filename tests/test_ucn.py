@@ -96,14 +96,14 @@ def test_presets_differ_only_by_the_transformer():
     assert infer_preset({"x": torch.zeros(1)}) is None
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_macs_at_640x480_are_below_2g(preset):
+@pytest.mark.parametrize("preset", sorted(set(PRESETS) - {"ucn"}))
+def test_lite_macs_at_640x480_are_below_2g(preset):
     macs = count_macs(build_net(preset), 480, 640)
     print(f"{preset}: {macs / 1e9:.3f} GMAC at 640x480")
     assert 1e9 < macs < 2e9
 
 
-@pytest.mark.parametrize("preset", ["ucn-lite", "ucn-lite-nost"])
+@pytest.mark.parametrize("preset", ["ucn", "ucn-lite", "ucn-lite-nost"])
 def test_mac_count_matches_the_architecture(preset):
     p = PRESETS[preset]
     (c1, c2, c3), st, d = p.channels, p.st_channels, p.descriptor_dim

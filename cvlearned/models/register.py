@@ -23,6 +23,7 @@ WEIGHT_FILES: dict[str, str] = {
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v2.pt",
     "orinet": "orinet-v1.pt",
+    "ucn": "ucn-v1.pt",
     "ucn-lite": "ucn-lite-v1.pt",
     "ucn-lite-nost": "ucn-lite-nost-v1.pt",
     "ucn-lite-affine": "ucn-lite-affine-v1.pt",
@@ -33,6 +34,8 @@ _SUMMARIES = {
     "hardnet-lite": "SIFT keypoints + half-width HardNet 128-d learned patch descriptor",
     "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
     "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
+    "ucn": "Universal Correspondence Network (2x wider encoder than ucn-lite): dense 128-d descriptor map with a "
+           "convolutional spatial transformer",
     "ucn-lite": "Universal Correspondence Network: dense 128-d descriptor map with a convolutional spatial transformer",
     "ucn-lite-nost": "Universal Correspondence Network without the spatial transformer (ablation)",
     "ucn-lite-affine": "Universal Correspondence Network, per-location affine spatial transformer",

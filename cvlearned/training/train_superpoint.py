@@ -8,7 +8,12 @@
 
 Every stage reads what the previous one wrote in ``--out`` (``shapes.npz``,
 ``magicpoint/final.pt``, ``adapt.npz``) and writes into it; training stages resume from
-their ``checkpoint.pt``. Photos are split by name: every 10th file (sorted) is held out.
+their ``checkpoint.pt``. A second round of homographic adaptation (the SuperPoint paper's
+iteration) starts a new ``--out`` from a trained model:
+
+    cvlearned train superpoint --stage adapt --out runs/sp2 --images DIR --detector runs/sp/joint/final.pt
+    cvlearned train superpoint --stage joint --out runs/sp2 --images DIR --init runs/sp/joint/final.pt
+ Photos are split by name: every 10th file (sorted) is held out.
 Logs go to ``<stage folder>/train.log``.
 """
 
@@ -60,7 +65,7 @@ def _photos(cfg: SuperPointTrainConfig, args: argparse.Namespace, split: str):
 def _stage_adapt(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
     from cvlearned.training.homographic_adaptation import adapt_photos, load_detector
 
-    net = load_detector(cfg.preset, out / "magicpoint" / "final.pt")
+    net = load_detector(cfg.preset, args.detector or out / "magicpoint" / "final.pt")
     adapt_photos(net, _photos(cfg, args, "train"), cfg, out / "adapt.npz", progress=True)
 
 
@@ -73,7 +78,7 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
     log = setup_logging(folder, "cvlearned.train_superpoint.joint")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     images, points = load_adapted(out / "adapt.npz")
-    net, _ = train_joint(cfg, images, points, folder, log, init=out / "magicpoint" / "final.pt")
+    net, _ = train_joint(cfg, images, points, folder, log, init=args.init or out / "magicpoint" / "final.pt")
     export_weights(net, folder / "final.pt")
     if args.export:
         path = export_weights(net, args.export)
@@ -89,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="run folder shared by the stages")
     parser.add_argument("--images", help="folder of training photos (stages adapt, joint)")
     parser.add_argument("--export", help="joint stage: also write the final state dict here")
+    parser.add_argument("--detector", help="adapt stage: weights that label the photos (default: --out's MagicPoint)")
+    parser.add_argument("--init", help="joint stage: initial weights (default: --out's MagicPoint)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))

@@ -52,7 +52,8 @@ def validation_pairs(photos: list[tuple[str, np.ndarray]], scenes: ScenePairs | 
                      cfg: UCNTrainConfig) -> list[ValidationPair]:
     """``validation.homography_pairs`` homography pairs of ``photos`` (cycled) plus every pair of ``scenes``.
 
-    Pair i is drawn from ``default_rng([seed, 1, i])`` (disjoint from the training draws).
+    Pair i is drawn from ``default_rng([seed, 1, i, 1])`` (the trailing 1 keeps it apart from
+    the training draws ``[seed, step]``: numpy drops trailing zeros of a seed list).
     """
     from cvlearned.training.ucn_pairs import homography_pair, sample_correspondences, scene_pair, to_gray
 
@@ -61,7 +62,7 @@ def validation_pairs(photos: list[tuple[str, np.ndarray]], scenes: ScenePairs | 
     kinds = [("homography", i) for i in range(v.homography_pairs if photos else 0)]
     kinds += [("scene", i) for i in range(len(scenes) if scenes is not None else 0)]
     for k, (kind, i) in enumerate(kinds):
-        rng = np.random.default_rng([cfg.seed, 1, k])
+        rng = np.random.default_rng([cfg.seed, 1, k, 1])
         if kind == "homography":
             pair = homography_pair(to_gray(photos[i % len(photos)][1]), rng, cfg.pairs)[0]
         else:
@@ -85,11 +86,14 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
     bilinearly at x_i (image 0) and x'_i (image 1). Negatives: one per point whose nearest
     neighbour over all of image 1's map is farther than ``hard_negative_radius`` from x'_i
     (``negatives: hard``), or a random location that far (``negatives: random``).
-    ``negative_fraction`` = negatives / points.
+    ``negative_fraction`` = negatives / points. With ``objective: infonce`` the loss is
+    :func:`~cvlearned.training.ucn_losses.correspondence_infonce_loss` per pair (mean), the
+    mined negatives are only counted (``negative_fraction``: how often the nearest neighbour
+    is far) and ``positive`` / ``negative`` are the Eq. 1 terms, logged for comparison.
     """
     from cvlearned.models.ucn import cell_centres, sample_feature_map
     from cvlearned.training.hard_negatives import hard_negatives, random_negatives
-    from cvlearned.training.ucn_losses import correspondence_contrastive_loss
+    from cvlearned.training.ucn_losses import correspondence_contrastive_loss, correspondence_infonce_loss
     from cvlearned.training.ucn_pairs import sample_correspondences
 
     device = torch.device(device)
@@ -107,8 +111,12 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
     centres = cell_centres(fmap.shape[2], fmap.shape[3], stride).to(device)  # (L, 2), row-major
     left, right = [f0.reshape(-1, f0.shape[2])], [f1.reshape(-1, f1.shape[2])]
     count = 0
+    infonce = []
     for i in range(b):
         database = fmap[b + i].flatten(1).T  # (L, D), with gradient
+        if loss_cfg.objective == "infonce":
+            infonce.append(correspondence_infonce_loss(f0[i], f1[i], database, centres, pts1[i],
+                                                       loss_cfg.hard_negative_radius, loss_cfg.temperature))
         if loss_cfg.negatives == "hard":
             neg = hard_negatives(f0[i], database, centres, pts1[i], loss_cfg.hard_negative_radius, loss_cfg.nn_chunk)
         else:
@@ -118,7 +126,8 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
         count += len(neg.query)
     labels = torch.cat([torch.ones(b * n, device=device), torch.zeros(count, device=device)])
     terms = correspondence_contrastive_loss(torch.cat(left), torch.cat(right), labels, loss_cfg.margin)
-    return {"loss": terms.loss, "positive": terms.positive, "negative": terms.negative,
+    loss = torch.stack(infonce).mean() if infonce else terms.loss
+    return {"loss": loss, "positive": terms.positive, "negative": terms.negative,
             "negative_fraction": torch.tensor(count / (b * n))}
 
 

@@ -17,10 +17,12 @@ from cvlearned.training.config_io import load_yaml_config
 from cvlearned.config import check_choice, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
-__all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "SCENE_LAYOUTS",
+__all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "OBJECTIVES",
+           "SCENE_LAYOUTS",
            "load_config"]
 
 NEGATIVE_MODES = ("hard", "random")
+OBJECTIVES = ("contrastive", "infonce")
 SCENE_LAYOUTS = ("mixed", "room", "box", "street")
 #: feature-map stride of every UCN preset; image sizes must be multiples of it
 STRIDE = 4
@@ -79,18 +81,26 @@ class PairsConfig:
 class LossConfig:
     """Correspondence contrastive loss and negative mining.
 
-    margin: m of UCN Eq. 1 (paper: 1 with unit-norm features). negatives: ``"hard"`` (active
-    hard-negative mining) or ``"random"`` (random far locations, the paper's RN ablation).
-    hard_negative_radius: pixels; a nearest neighbour closer than this to the true
-    correspondence is no negative (paper: 16). nn_chunk: block size of the exact search.
+    objective: ``"contrastive"`` (UCN Eq. 1 on positives and mined negatives) or
+    ``"infonce"`` (softmax of each positive against every map location of image 1 farther
+    than ``hard_negative_radius``, temperature ``temperature``; ``margin`` and
+    ``negatives`` are then unused). margin: m of UCN Eq. 1 (paper: 1 with unit-norm
+    features). negatives: ``"hard"`` (active hard-negative mining) or ``"random"`` (random
+    far locations, the paper's RN ablation). hard_negative_radius: pixels; a location
+    closer than this to the true correspondence is no negative (paper: 16). nn_chunk: block
+    size of the exact search.
     """
 
+    objective: str = "contrastive"
+    temperature: float = 0.1
     margin: float = 1.0
     negatives: str = "hard"
     hard_negative_radius: float = 16.0
     nn_chunk: int = 4096
 
     def __post_init__(self) -> None:
+        check_choice(self, "objective", OBJECTIVES)
+        check_range(self, "temperature", 1e-6, None)
         check_range(self, "margin", 1e-6, None)
         check_choice(self, "negatives", NEGATIVE_MODES)
         check_range(self, "hard_negative_radius", 0.0, None)
