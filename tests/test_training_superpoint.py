@@ -239,3 +239,30 @@ def test_joint_losses_are_finite_for_a_pair(cfg, loss):
     assert all(torch.isfinite(v) for v in losses.values())
     total = float(losses["total"].detach())
     assert total == pytest.approx(float((losses["detector"] + losses["descriptor"]).detach()), rel=1e-6)
+
+
+# ------------------------------------------------------------------ second round (CLI)
+def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
+    import cv2
+    import yaml
+
+    from cvlearned.training.train_superpoint import main
+    from cvlearned.weight_files import WeightsError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), cv2.resize(bundled_photo("astronaut"), (192, 128)))
+    raw = yaml.safe_load(CONFIG.read_text())
+    raw["adapt"].update(homographies=2, image_size=[96, 64])
+    config = tmp_path / "round2.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    torch.manual_seed(0)
+    detector = tmp_path / "trained.pt"
+    torch.save(build_net("superpoint-lite").state_dict(), detector)
+    out = tmp_path / "round2"
+    common = ["--stage", "adapt", "--config", str(config), "--out", str(out), "--images", str(photos)]
+    with pytest.raises(WeightsError, match="magicpoint"):  # no --detector: this run's MagicPoint, absent here
+        main(common)
+    assert main(common + ["--detector", str(detector)]) == 0
+    images, points = load_adapted(out / "adapt.npz")
+    assert images.shape == (2, 64, 96) and len(points) == 2
