@@ -10,7 +10,7 @@ DATA="${1:-../shared/data}"
 shift || true
 FEATURES=sift,daisy,kaze,ucn-lite,ucn
 python benchmarks/dense_pck.py --features $FEATURES --dataset "synthetic-homography:photos=$DATA/photos,photos_split=val" \
-    --dataset synthetic-scenes --max-pairs 6 --no-progress "$@" --out benchmarks/results/dense-pck
+    --dataset synthetic-scenes --max-pairs 6 --threads 2 --no-progress "$@" --out benchmarks/results/dense-pck
 COMMON=(--keypoints sift --features $FEATURES --max-keypoints 2048 --no-progress "$@")
 cvlearned bench "${COMMON[@]}" --dataset synthetic-scenes --max-pairs 30 --out benchmarks/results/ucn-synthetic-scenes
 cvlearned bench "${COMMON[@]}" --dataset "pairs:$DATA/pose_pairs/tum_fr2_desk" --out benchmarks/results/ucn-tum_fr2_desk

@@ -482,3 +482,14 @@ def test_custom_detector_is_stored_by_name(ucn_file, tmp_path, photo_gray):
     assert holder.getParams()["detector"] is not None and holder.detect(photo_gray)
     with pytest.raises(ValueError, match="custom detector"):
         UCN(weights=ucn_file, device="cpu").read(path)
+
+
+@pytest.mark.parametrize("preset", ["ucn", "ucn-lite"])
+def test_shipped_model_regression_mma3(preset):
+    from regression_sets import bundled_regression_mma3, recorded_value
+
+    if preset not in register.registered_presets():
+        pytest.skip(f"{preset} weights do not ship in this checkout")
+    value = bundled_regression_mma3(cvlearned.create(preset, max_keypoints=1000))
+    recorded = recorded_value(register.WEIGHT_FILES[preset].replace(".pt", ".md"), "regression_mma3_bundled")
+    assert value >= 0.8 * recorded, (value, recorded)
