@@ -25,14 +25,14 @@ def _warp(H: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def mma3(k0, d0, k1, d1, H) -> float:
     """Fraction of cross-checked NN matches within 3 px of the ground truth."""
+    from cvlearned.evaluation.metrics import mean_matching_accuracy
+
     if d0 is None or d1 is None or len(k0) == 0 or len(k1) == 0:
         return 0.0
     matches = cv2.BFMatcher(cv2.NORM_L2, crossCheck=True).match(d0, d1)
-    if not matches:
-        return 0.0
-    p0 = np.array([k0[m.queryIdx].pt for m in matches])
-    p1 = np.array([k1[m.trainIdx].pt for m in matches])
-    return float((np.linalg.norm(_warp(H, p0) - p1, axis=1) <= 3).mean())
+    p0 = np.array([k0[m.queryIdx].pt for m in matches]).reshape(-1, 2)
+    p1 = np.array([k1[m.trainIdx].pt for m in matches]).reshape(-1, 2)
+    return float(mean_matching_accuracy(p0, p1, H, thresholds=[3])[0])
 
 
 def repeatability3(k0, k1, H, shape) -> float:

@@ -8,6 +8,9 @@ import numpy as np
 
 from cvlearned.weight_files import weights_dir
 
+#: a shipped model must keep this fraction of the value its model card records (the cards say so)
+REGRESSION_FRACTION = 0.8
+
 BUNDLED_NAMES = ("astronaut", "brick", "camera", "chelsea", "coffee", "motorcycle")
 
 
@@ -38,3 +41,14 @@ def bundled_regression_mma3(feature) -> float:
         p1 = np.array([k1[j].pt for j in m[:, 1]]).reshape(-1, 2)
         values.append(mean_matching_accuracy(p0, p1, pair.H_0to1, thresholds=[3])[0])
     return float(np.mean(values))
+
+
+def check_shipped_model_regression(preset: str, **params) -> None:
+    """Assert that the shipped ``preset`` (``max_keypoints=1000``, ``params``) keeps
+    ``REGRESSION_FRACTION`` of the ``regression_mma3_bundled`` its model card records."""
+    import cvlearned
+    from cvlearned.models.register import WEIGHT_FILES
+
+    value = bundled_regression_mma3(cvlearned.create(preset, max_keypoints=1000, **params))
+    recorded = recorded_value(WEIGHT_FILES[preset].replace(".pt", ".md"), "regression_mma3_bundled")
+    assert value >= REGRESSION_FRACTION * recorded, (preset, value, recorded)

@@ -204,13 +204,8 @@ def test_shipped_lite_weights_are_registered_and_verified():
     assert isinstance(sp, SuperPoint) and sp.getDefaultName() == "Feature2D.SuperPoint-Lite"
 
 
-REGRESSION_FRACTION = 0.8  # documented in weights/superpoint-lite-v2.md
-
-
 def test_shipped_model_regression_mma3():
     """The shipped model keeps >= 80 % of the MMA@3 its model card records on the bundled set."""
-    from regression_sets import bundled_regression_mma3, recorded_value
+    from regression_sets import check_shipped_model_regression
 
-    value = bundled_regression_mma3(cvlearned.create("superpoint-lite", max_keypoints=1000, device="cpu"))
-    recorded = recorded_value("superpoint-lite-v2.md", "regression_mma3_bundled")
-    assert value >= REGRESSION_FRACTION * recorded, (value, recorded)
+    check_shipped_model_regression("superpoint-lite", device="cpu")

@@ -412,13 +412,12 @@ def test_random_negatives_mode_trains(tiny_source, tmp_path):
 
 
 def test_infonce_objective_trains(tiny_source, tmp_path):
+    from cvlearned.models.ucn import build_net
     from cvlearned.training.train_ucn import batch_losses, train
 
     loss_cfg = dataclasses.replace(_tiny_cfg(1).loss, objective="infonce", hard_negative_radius=6.0)
     cfg = _tiny_cfg(12, preset="ucn-lite-nost", loss=loss_cfg)
     torch.manual_seed(0)
-    from cvlearned.models.ucn import build_net
-
     rng = np.random.default_rng(0)
     losses = batch_losses(build_net("ucn-lite-nost"), [tiny_source.draw(rng) for _ in range(2)], rng, cfg)
     # an untrained net: ~log of the softmax size, not the Eq. 1 terms it still logs

@@ -486,10 +486,8 @@ def test_custom_detector_is_stored_by_name(ucn_file, tmp_path, photo_gray):
 
 @pytest.mark.parametrize("preset", ["ucn", "ucn-lite"])
 def test_shipped_model_regression_mma3(preset):
-    from regression_sets import bundled_regression_mma3, recorded_value
+    from regression_sets import check_shipped_model_regression
 
     if preset not in register.registered_presets():
         pytest.skip(f"{preset} weights do not ship in this checkout")
-    value = bundled_regression_mma3(cvlearned.create(preset, max_keypoints=1000))
-    recorded = recorded_value(register.WEIGHT_FILES[preset].replace(".pt", ".md"), "regression_mma3_bundled")
-    assert value >= 0.8 * recorded, (value, recorded)
+    check_shipped_model_regression(preset)
