@@ -101,7 +101,8 @@ def evaluate_feature(
 
 
 def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate per-pair metrics of one feature (means over pairs; median ms/image)."""
+    """Aggregate per-pair metrics of one feature (means over pairs; median ms/image; pose
+    errors pooled over RANSAC runs, see :func:`summarize_pose_runs`)."""
     if not per_pair:
         return {"pairs": 0}
     out: dict[str, Any] = {
@@ -111,7 +112,8 @@ def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
         "ms_per_image": float(np.median([t for r in per_pair for t in (r["ms0"], r["ms1"])])),
     }
     if "rot_err_deg" in per_pair[0]:
-        out.update(summarize_pose_errors([r["rot_err_deg"] for r in per_pair], [r["trans_err_deg"] for r in per_pair]))
+        out.update(summarize_pose_runs(np.array([r["rot_err_deg"] for r in per_pair], dtype=np.float64),
+                                       np.array([r["trans_err_deg"] for r in per_pair], dtype=np.float64)))
         out["inliers"] = float(np.mean([r["inliers"] for r in per_pair]))
     if "corner_err_px" in per_pair[0]:
         accuracy = homography_accuracy(np.array([r["corner_err_px"] for r in per_pair]), (1, 3, 5))
@@ -123,6 +125,22 @@ def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
         out["pck_curve"] = dict(zip(PCK_THRESHOLDS, map(float, pck)))
         out["repeatability"] = float(np.mean([r["repeatability"] for r in per_pair]))
         out["matching_score"] = float(np.mean([r["matching_score"] for r in per_pair]))
+    return out
+
+
+def summarize_pose_runs(rot: np.ndarray, trans: np.ndarray) -> dict[str, Any]:
+    """Pose summary of (pairs, runs) error arrays in degrees. Each ``auc@T`` is the mean
+    over runs of that run's AUC over the pairs, and ``auc@T_sd`` the standard deviation of
+    those AUCs (only with several runs); means, medians and ``num_failures`` (failed
+    estimations) pool every pair and run."""
+    out: dict[str, Any] = dict(summarize_pose_errors(rot.ravel(), trans.ravel()))
+    per_run = [summarize_pose_errors(rot[:, k], trans[:, k]) for k in range(rot.shape[1])]
+    for key in [k for k in out if k.startswith("auc@")]:
+        aucs = [run[key] for run in per_run]
+        out[key] = float(np.mean(aucs))
+        if len(aucs) > 1:
+            out[f"{key}_sd"] = float(np.std(aucs))
+    out["runs"] = int(rot.shape[1])
     return out
 
 

@@ -1,7 +1,8 @@
 """Per-pair evaluation: one feature's extractions of a ground-truth pair → metric values.
 
 Pose pairs (calibrated, ``X1 = R X0 + t``): NN matching → RANSAC essential matrix →
-``recoverPose`` → rotation / translation-direction errors (UCN Table 6 protocol). When the
+``recoverPose`` → rotation / translation-direction errors (UCN Table 6 protocol), once per
+RANSAC run (:attr:`PoseEstimation.runs`). When the
 pair has depth (rendered scenes) the same correspondence metrics as homography pairs are
 added: MMA@1..10, sparse PCK@1..20, repeatability and matching score.
 """
@@ -37,11 +38,29 @@ PCK_THRESHOLDS = tuple(range(1, 21))
 
 @dataclass(frozen=True)
 class PoseEstimation:
-    """Essential-matrix settings: ``method`` "ransac" | "magsac", threshold in pixels."""
+    """Essential-matrix settings: ``method`` "ransac" | "magsac", threshold in pixels.
+
+    ``runs``: robust estimations per pair. OpenCV seeds its RANSAC identically on every
+    call, so the random samples depend only on the order of the matches: run 0 keeps the
+    matcher's order, run k ≥ 1 shuffles it with ``numpy.random.default_rng([seed, k])``.
+    Several runs measure how much of a pose AUC is sampling luck.
+    """
 
     method: str = "ransac"
     threshold_px: float = 1.0
     confidence: float = 0.99999
+    runs: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.runs, bool) or not isinstance(self.runs, (int, np.integer)) or self.runs < 1:
+            raise ValueError(f"runs must be an integer >= 1, got {self.runs!r}")
+
+    def match_orders(self, num_matches: int) -> list[np.ndarray]:
+        """One index order of the ``num_matches`` matches per run."""
+        orders = [np.arange(num_matches)]
+        orders += [np.random.default_rng([self.seed, k]).permutation(num_matches) for k in range(1, self.runs)]
+        return orders
 
 
 def match(ex0: Extraction, ex1: Extraction, options: MatchingOptions) -> np.ndarray:
@@ -63,16 +82,22 @@ def pose_errors(pose: RelativePose | None, R_gt: np.ndarray, t_gt: np.ndarray) -
 def evaluate_pose_pair(
     pair: PosePair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, estimation: PoseEstimation
 ) -> dict[str, Any]:
-    """Metrics of one calibrated pair; pose errors are ``inf`` when estimation fails."""
+    """Metrics of one calibrated pair. ``rot_err_deg`` / ``trans_err_deg`` / ``inliers`` are
+    lists with one value per RANSAC run; errors are ``inf`` when estimation fails."""
     matches = match(ex0, ex1, options)
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
     result: dict[str, Any] = _counts(ex0, ex1, matches)
-    pose = estimate_relative_pose(
-        pts0, pts1, pair.K0, pair.K1, method=estimation.method, threshold_px=estimation.threshold_px,
-        confidence=estimation.confidence, D0=pair.D0, D1=pair.D1,
-    )
-    rot_err, trans_err = pose_errors(pose, pair.R, pair.t)
-    result.update(rot_err_deg=rot_err, trans_err_deg=trans_err, inliers=0 if pose is None else int(pose.num_inliers))
+    rot_errs, trans_errs, inliers = [], [], []
+    for order in estimation.match_orders(len(matches)):
+        pose = estimate_relative_pose(
+            pts0[order], pts1[order], pair.K0, pair.K1, method=estimation.method,
+            threshold_px=estimation.threshold_px, confidence=estimation.confidence, D0=pair.D0, D1=pair.D1,
+        )
+        rot_err, trans_err = pose_errors(pose, pair.R, pair.t)
+        rot_errs.append(rot_err)
+        trans_errs.append(trans_err)
+        inliers.append(0 if pose is None else int(pose.num_inliers))
+    result.update(rot_err_deg=rot_errs, trans_err_deg=trans_errs, inliers=inliers)
     if pair.depth0 is not None and pair.depth1 is not None:
         result.update(_correspondence_metrics(DepthWarp.from_pair(pair), ex0, ex1, matches))
     return result

@@ -16,6 +16,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("trans_median_deg", "trans med °", "{:.2f}"),
     ("auc@5", "AUC@5", "{:.3f}"),
     ("auc@10", "AUC@10", "{:.3f}"),
+    ("auc@10_sd", "AUC@10 sd", "{:.3f}"),
     ("auc@20", "AUC@20", "{:.3f}"),
     ("num_failures", "fail", "{:d}"),
     ("mma@1", "MMA@1", "{:.3f}"),
