@@ -48,7 +48,9 @@ def check_shipped_model_regression(preset: str, **params) -> None:
     ``REGRESSION_FRACTION`` of the ``regression_mma3_bundled`` its model card records."""
     import cvlearned
     from cvlearned.models.register import WEIGHT_FILES
+    from cvlearned.weight_files import load_manifest
 
     value = bundled_regression_mma3(cvlearned.create(preset, max_keypoints=1000, **params))
-    recorded = recorded_value(WEIGHT_FILES[preset].replace(".pt", ".md"), "regression_mma3_bundled")
+    card = load_manifest()[WEIGHT_FILES[preset]].model_card
+    recorded = recorded_value(card, "regression_mma3_bundled")
     assert value >= REGRESSION_FRACTION * recorded, (preset, value, recorded)

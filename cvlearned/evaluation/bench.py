@@ -102,7 +102,7 @@ def evaluate_feature(
 
 def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
     """Aggregate per-pair metrics of one feature (means over pairs; median ms/image; pose
-    errors pooled over RANSAC runs, see :func:`summarize_pose_runs`)."""
+    errors over pairs and RANSAC runs, see :func:`summarize_pose_runs`)."""
     if not per_pair:
         return {"pairs": 0}
     out: dict[str, Any] = {

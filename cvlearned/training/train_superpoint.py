@@ -13,7 +13,8 @@ iteration) starts a new ``--out`` from a trained model:
 
     cvlearned train superpoint --stage adapt --out runs/sp2 --images DIR --detector runs/sp/joint/final.pt
     cvlearned train superpoint --stage joint --out runs/sp2 --images DIR --init runs/sp/joint/final.pt
- Photos are split by name: every 10th file (sorted) is held out.
+
+Photos are split by name: every 10th file (sorted) is held out.
 Logs go to ``<stage folder>/train.log``.
 """
 
