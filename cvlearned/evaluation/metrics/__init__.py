@@ -1,4 +1,5 @@
-"""Evaluation metrics: pose, PCK, homography/MMA, repeatability/matching score, timing."""
+"""Evaluation metrics: pose, paired pose-AUC differences, PCK, homography/MMA, repeatability/matching
+score, timing."""
 
 from cvlearned.evaluation.metrics.homography import (
     estimate_homography,
@@ -7,12 +8,14 @@ from cvlearned.evaluation.metrics.homography import (
     match_reprojection_errors,
     mean_matching_accuracy,
 )
+from cvlearned.evaluation.metrics.paired_auc import AUCDifference, mean_run_auc, paired_auc_difference
 from cvlearned.evaluation.metrics.pck import dense_nn_pck, dense_nn_predict, pck, pck_curve, sparse_nn_pck
 from cvlearned.evaluation.metrics.pose import (
     PoseErrors,
     RelativePose,
     estimate_relative_pose,
     pose_auc,
+    pose_error,
     rotation_error_deg,
     summarize_pose_errors,
     translation_error_deg,
@@ -21,6 +24,7 @@ from cvlearned.evaluation.metrics.repeatability import matching_score, repeatabi
 from cvlearned.evaluation.metrics.timing import TimingStats, time_call
 
 __all__ = [
+    "AUCDifference",
     "PoseErrors",
     "RelativePose",
     "TimingStats",
@@ -33,9 +37,12 @@ __all__ = [
     "match_reprojection_errors",
     "matching_score",
     "mean_matching_accuracy",
+    "mean_run_auc",
+    "paired_auc_difference",
     "pck",
     "pck_curve",
     "pose_auc",
+    "pose_error",
     "repeatability",
     "rotation_error_deg",
     "shared_region_masks",

@@ -17,6 +17,7 @@ __all__ = [
     "translation_error_deg",
     "estimate_relative_pose",
     "pose_auc",
+    "pose_error",
     "summarize_pose_errors",
 ]
 
@@ -158,6 +159,17 @@ def pose_auc(errors: Sequence[float] | np.ndarray, thresholds: Sequence[float] =
     return out
 
 
+def pose_error(rot_errs: np.ndarray, trans_errs: np.ndarray) -> np.ndarray:
+    """Per-pair pose error in degrees (same shape as the inputs): ``max(rot, trans)``; the
+    rotation error alone where translation is undefined (NaN, pure rotation); inf where
+    either is inf (failure) or the rotation is NaN. This is the error the AUCs integrate."""
+    rot = np.asarray(rot_errs, dtype=np.float64)
+    trans = np.asarray(trans_errs, dtype=np.float64)
+    rot = np.where(np.isnan(rot), np.inf, rot)
+    failed = np.isinf(rot) | np.isinf(trans)
+    return np.where(failed, np.inf, np.where(np.isnan(trans), rot, np.fmax(rot, trans)))
+
+
 def summarize_pose_errors(
     rot_errs: Sequence[float] | np.ndarray,
     trans_errs: Sequence[float] | np.ndarray,
@@ -180,7 +192,7 @@ def summarize_pose_errors(
     rot = np.where(np.isnan(rot), np.inf, rot)
     failed = np.isinf(rot) | np.isinf(trans)
     ok = ~failed
-    pose_err = np.where(failed, np.inf, np.where(np.isnan(trans), rot, np.fmax(rot, trans)))
+    pose_err = pose_error(rot, trans)
     trans_ok = trans[ok & ~np.isnan(trans)]
 
     def _stat(fn, v: np.ndarray) -> float:
