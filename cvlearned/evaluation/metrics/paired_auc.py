@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvlearned.evaluation.metrics.pose import pose_auc
 
 __all__ = ["AUCDifference", "mean_run_auc", "paired_auc_difference"]
 
