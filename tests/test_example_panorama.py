@@ -62,8 +62,9 @@ def test_stitch_recovers_focal_rotations_and_extent(sequence, feature: str) -> N
     assert (result.mask > 0).mean() > 0.85  # measured 0.97
 
 
-#: features measured below SIFT (model cards); strict, so an improved model makes this fail
-KNOWN_WEAK = {"superpoint-lite": "superpoint-lite-v3 connects only 3 of 4 frames (weights/superpoint-lite-v3.md)"}
+#: features known to fail here (model cards); strict, so an improved model makes this fail.
+#: Empty since superpoint-lite-v4 connects all 4 frames (v3 connected 3).
+KNOWN_WEAK: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
