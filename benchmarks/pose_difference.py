@@ -40,6 +40,9 @@ def compare(path: Path, reference: str, threshold: float, resamples: int, seed: 
         raise SystemExit(f"{path}: no feature {reference!r} (has {', '.join(results)})")
     ref_names, ref_err = feature_errors(results[reference])
     dataset = data.get("header", {}).get("dataset", path.parent.name)
+    kind, _, location = dataset.partition(":")
+    if "/" in location:  # pairs:../shared/data/pose_pairs/tum_fr2_desk -> pairs:tum_fr2_desk
+        dataset = f"{kind}:{Path(location).name}"
     rows = []
     for label, result in results.items():
         if label == reference:
