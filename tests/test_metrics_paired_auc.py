@@ -17,15 +17,37 @@ from cvlearned.evaluation.metrics import mean_run_auc, paired_auc_difference, po
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _reference_auc(errors: np.ndarray, threshold: float) -> float:
+    """The recall-curve AUC written out point by point (independent of the vectorised code)."""
+    e = np.sort(np.where(np.isnan(errors), np.inf, errors))
+    n, area, x_prev, y_prev = len(e), 0.0, 0.0, 0.0
+    for i, err in enumerate(e, start=1):
+        if err >= threshold:
+            break
+        area += (err - x_prev) * (y_prev + i / n) / 2.0
+        x_prev, y_prev = err, i / n
+    area += (threshold - x_prev) * y_prev  # flat up to the threshold
+    return area / threshold
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 25), st.integers(1, 4), st.integers(0, 2**31 - 1), st.sampled_from([5.0, 10.0, 20.0]))
-def test_mean_run_auc_equals_pose_auc_per_run(pairs: int, runs: int, seed: int, threshold: float) -> None:
+def test_mean_run_auc_equals_the_reference_per_run(pairs: int, runs: int, seed: int, threshold: float) -> None:
     rng = np.random.default_rng(seed)
     errors = rng.exponential(8.0, (pairs, runs))
     errors[rng.random((pairs, runs)) < 0.15] = np.inf
     errors[rng.random((pairs, runs)) < 0.05] = np.nan
-    expected = np.mean([pose_auc(errors[:, k], (threshold,))[threshold] for k in range(runs)])
+    expected = np.mean([_reference_auc(errors[:, k], threshold) for k in range(runs)])
     assert mean_run_auc(errors, threshold) == pytest.approx(expected, abs=1e-12)
+    if runs == 1:
+        assert pose_auc(errors[:, 0], (threshold,))[threshold] == pytest.approx(expected, abs=1e-12)
+
+
+def test_pose_auc_hand_computed() -> None:
+    # errors 2 and 4 of 4 pairs (two failures), threshold 5: trapezoids 0-2 (0 -> 1/4),
+    # 2-4 (1/4 -> 1/2), then flat 1/2 from 4 to 5 -> (0.25 + 0.75 + 0.5) / 5 = 0.3
+    assert pose_auc([4.0, np.inf, 2.0, np.nan], (5,))[5] == pytest.approx(0.3)
+    assert pose_auc([], (5, 10)) == {5: 0.0, 10: 0.0}
 
 
 def test_mean_run_auc_batches_leading_axes() -> None:

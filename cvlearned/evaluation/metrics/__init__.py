@@ -8,12 +8,13 @@ from cvlearned.evaluation.metrics.homography import (
     match_reprojection_errors,
     mean_matching_accuracy,
 )
-from cvlearned.evaluation.metrics.paired_auc import AUCDifference, mean_run_auc, paired_auc_difference
+from cvlearned.evaluation.metrics.paired_auc import AUCDifference, paired_auc_difference
 from cvlearned.evaluation.metrics.pck import dense_nn_pck, dense_nn_predict, pck, pck_curve, sparse_nn_pck
 from cvlearned.evaluation.metrics.pose import (
     PoseErrors,
     RelativePose,
     estimate_relative_pose,
+    mean_run_auc,
     pose_auc,
     pose_error,
     rotation_error_deg,

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvlearned.evaluation.metrics.pose import mean_run_auc
 
-__all__ = ["AUCDifference", "mean_run_auc", "paired_auc_difference"]
+__all__ = ["AUCDifference", "paired_auc_difference"]
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,6 @@ class AUCDifference:
     share_not_worse: float
     confidence: float
     resamples: int
-
-
-def mean_run_auc(errors: np.ndarray, threshold: float) -> np.ndarray:
-    """(..., pairs, runs) pose errors → (...,) mean over runs of each run's AUC over the pairs.
-
-    The AUC of :func:`~cvlearned.evaluation.metrics.pose.pose_auc` (recall curve through
-    (0, 0) and (e_i, i / n), flat from the last error below the threshold to it), vectorised.
-    """
-    e = np.sort(np.where(np.isnan(errors), np.inf, errors), axis=-2)
-    n = e.shape[-2]
-    below = e < threshold
-    reached = below.sum(axis=-2, keepdims=True) / n  # recall at the threshold
-    rank = (np.arange(1, n + 1, dtype=np.float64) / n)[:, None]
-    y = np.where(below, rank, reached)
-    x = np.minimum(e, threshold)
-    zeros = np.zeros_like(reached)
-    x = np.concatenate([zeros, x, zeros + threshold], axis=-2)
-    y = np.concatenate([zeros, y, reached], axis=-2)
-    area = np.sum(np.diff(x, axis=-2) * (y[..., 1:, :] + y[..., :-1, :]) / 2.0, axis=-2)
-    return (area / threshold).mean(axis=-1)
 
 
 def paired_auc_difference(

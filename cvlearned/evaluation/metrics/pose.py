@@ -16,6 +16,7 @@ __all__ = [
     "rotation_error_deg",
     "translation_error_deg",
     "estimate_relative_pose",
+    "mean_run_auc",
     "pose_auc",
     "pose_error",
     "summarize_pose_errors",
@@ -144,19 +145,27 @@ def pose_auc(errors: Sequence[float] | np.ndarray, thresholds: Sequence[float] =
     treated as a failure too) and count in the denominator N. Returns {threshold: auc in [0, 1]}.
     """
     e = np.asarray(errors, dtype=np.float64).ravel()
-    e = np.sort(np.where(np.isnan(e), np.inf, e))
-    n = len(e)
-    out: dict[float, float] = {}
-    for thr in thresholds:
-        if n == 0:
-            out[thr] = 0.0
-            continue
-        k = int(np.searchsorted(e, thr, side="left"))  # errors strictly below thr
-        x = np.concatenate([[0.0], e[:k], [thr]])
-        y = np.concatenate([[0.0], np.arange(1, k + 1) / n, [k / n]])
-        area = float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2.0))
-        out[thr] = area / thr
-    return out
+    return {thr: float(mean_run_auc(e[:, None], thr)) if len(e) else 0.0 for thr in thresholds}
+
+
+def mean_run_auc(errors: np.ndarray, threshold: float) -> np.ndarray:
+    """(..., pairs, runs) pose errors → (...,) mean over runs of each run's AUC over the pairs.
+
+    The AUC of :func:`pose_auc` (recall curve through (0, 0) and (e_i, i / n), flat from the
+    last error below the threshold to it; NaN counts as a failure), over leading axes at once.
+    """
+    e = np.sort(np.where(np.isnan(errors), np.inf, errors), axis=-2)
+    n = e.shape[-2]
+    below = e < threshold
+    reached = below.sum(axis=-2, keepdims=True) / n  # recall at the threshold
+    rank = (np.arange(1, n + 1, dtype=np.float64) / n)[:, None]
+    y = np.where(below, rank, reached)
+    x = np.minimum(e, threshold)
+    zeros = np.zeros_like(reached)
+    x = np.concatenate([zeros, x, zeros + threshold], axis=-2)
+    y = np.concatenate([zeros, y, reached], axis=-2)
+    area = np.sum(np.diff(x, axis=-2) * (y[..., 1:, :] + y[..., :-1, :]) / 2.0, axis=-2)
+    return (area / threshold).mean(axis=-1)
 
 
 def pose_error(rot_errs: np.ndarray, trans_errs: np.ndarray) -> np.ndarray:
