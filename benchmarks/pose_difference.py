@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cvlearned.evaluation.bench import pose_run_errors
 from cvlearned.evaluation.metrics import paired_auc_difference, pose_error
 
 
@@ -27,9 +28,7 @@ def feature_errors(result: dict) -> tuple[list[str], np.ndarray]:
     pairs = result["pairs"]
     if not pairs or "rot_err_deg" not in pairs[0]:
         raise SystemExit("results.json has no per-pair pose errors (not a pose dataset?)")
-    rot = np.array([np.atleast_1d(p["rot_err_deg"]) for p in pairs], dtype=np.float64)
-    trans = np.array([np.atleast_1d(p["trans_err_deg"]) for p in pairs], dtype=np.float64)
-    return [str(p.get("pair", i)) for i, p in enumerate(pairs)], pose_error(rot, trans)
+    return [str(p.get("pair", i)) for i, p in enumerate(pairs)], pose_error(*pose_run_errors(pairs))
 
 
 def compare(path: Path, reference: str, threshold: float, resamples: int, seed: int) -> list[str]:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from cvlearned.datasets.types import HomographyPair, PosePair
 from cvlearned.evaluation.extraction import detect_strongest, extract, extract_on
 from cvlearned.evaluation.matching import MatchingOptions
-from cvlearned.evaluation.metrics import homography_accuracy, summarize_pose_errors
+from cvlearned.evaluation.metrics import homography_accuracy, pose_error, run_aucs, summarize_pose_errors
 from cvlearned.evaluation.pair_eval import (
     MMA_THRESHOLDS,
     PCK_THRESHOLDS,
@@ -112,8 +112,7 @@ def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
         "ms_per_image": float(np.median([t for r in per_pair for t in (r["ms0"], r["ms1"])])),
     }
     if "rot_err_deg" in per_pair[0]:
-        out.update(summarize_pose_runs(np.array([r["rot_err_deg"] for r in per_pair], dtype=np.float64),
-                                       np.array([r["trans_err_deg"] for r in per_pair], dtype=np.float64)))
+        out.update(summarize_pose_runs(*pose_run_errors(per_pair)))
         out["inliers"] = float(np.mean([r["inliers"] for r in per_pair]))
     if "corner_err_px" in per_pair[0]:
         accuracy = homography_accuracy(np.array([r["corner_err_px"] for r in per_pair]), (1, 3, 5))
@@ -128,15 +127,23 @@ def summarize(per_pair: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def pose_run_errors(per_pair: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair results (``rot_err_deg`` / ``trans_err_deg``: one value per RANSAC run, or a
+    scalar from a single-run file) → (pairs, runs) rotation and translation errors."""
+    rot = np.array([np.atleast_1d(r["rot_err_deg"]) for r in per_pair], dtype=np.float64)
+    trans = np.array([np.atleast_1d(r["trans_err_deg"]) for r in per_pair], dtype=np.float64)
+    return rot, trans
+
+
 def summarize_pose_runs(rot: np.ndarray, trans: np.ndarray) -> dict[str, Any]:
     """Pose summary of (pairs, runs) error arrays in degrees. Each ``auc@T`` is the mean
-    over runs of that run's AUC over the pairs, and ``auc@T_sd`` the standard deviation of
-    those AUCs (only with several runs); means, medians and ``num_failures`` (failed
-    estimations) pool every pair and run."""
+    over runs of that run's AUC over the pairs (:func:`~cvlearned.evaluation.metrics.run_aucs`),
+    and ``auc@T_sd`` the standard deviation of those AUCs (only with several runs); means,
+    medians and ``num_failures`` (failed estimations) pool every pair and run."""
     out: dict[str, Any] = dict(summarize_pose_errors(rot.ravel(), trans.ravel()))
-    per_run = [summarize_pose_errors(rot[:, k], trans[:, k]) for k in range(rot.shape[1])]
+    errors = pose_error(rot, trans)
     for key in [k for k in out if k.startswith("auc@")]:
-        aucs = [run[key] for run in per_run]
+        aucs = run_aucs(errors, float(key[len("auc@"):]))
         out[key] = float(np.mean(aucs))
         if len(aucs) > 1:
             out[f"{key}_sd"] = float(np.std(aucs))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvlearned.evaluation.metrics.pose import mean_run_auc
+from cvlearned.evaluation.metrics.pose import run_aucs
 
 __all__ = ["AUCDifference", "paired_auc_difference"]
 
@@ -61,11 +61,11 @@ def paired_auc_difference(
         raise ValueError(f"resamples must be >= 1, got {resamples}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    auc_a, auc_b = float(mean_run_auc(a, threshold)), float(mean_run_auc(b, threshold))
+    auc_a, auc_b = float(run_aucs(a, threshold).mean()), float(run_aucs(b, threshold).mean())
     rng = np.random.default_rng(seed)
     n = a.shape[0]
     diffs = np.concatenate([  # batches of resamples keep memory at a few MB
-        mean_run_auc(a[idx], threshold) - mean_run_auc(b[idx], threshold)
+        run_aucs(a[idx], threshold).mean(axis=-1) - run_aucs(b[idx], threshold).mean(axis=-1)
         for idx in np.array_split(rng.integers(0, n, (resamples, n)), max(1, resamples // 500))
     ])
     tail = (1.0 - confidence) / 2.0

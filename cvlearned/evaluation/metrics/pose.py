@@ -16,9 +16,9 @@ __all__ = [
     "rotation_error_deg",
     "translation_error_deg",
     "estimate_relative_pose",
-    "mean_run_auc",
     "pose_auc",
     "pose_error",
+    "run_aucs",
     "summarize_pose_errors",
 ]
 
@@ -145,11 +145,11 @@ def pose_auc(errors: Sequence[float] | np.ndarray, thresholds: Sequence[float] =
     treated as a failure too) and count in the denominator N. Returns {threshold: auc in [0, 1]}.
     """
     e = np.asarray(errors, dtype=np.float64).ravel()
-    return {thr: float(mean_run_auc(e[:, None], thr)) if len(e) else 0.0 for thr in thresholds}
+    return {thr: float(run_aucs(e[:, None], thr)[0]) if len(e) else 0.0 for thr in thresholds}
 
 
-def mean_run_auc(errors: np.ndarray, threshold: float) -> np.ndarray:
-    """(..., pairs, runs) pose errors → (...,) mean over runs of each run's AUC over the pairs.
+def run_aucs(errors: np.ndarray, threshold: float) -> np.ndarray:
+    """(..., pairs, runs) pose errors → (..., runs): each RANSAC run's AUC over the pairs.
 
     The AUC of :func:`pose_auc` (recall curve through (0, 0) and (e_i, i / n), flat from the
     last error below the threshold to it; NaN counts as a failure), over leading axes at once.
@@ -165,7 +165,7 @@ def mean_run_auc(errors: np.ndarray, threshold: float) -> np.ndarray:
     x = np.concatenate([zeros, x, zeros + threshold], axis=-2)
     y = np.concatenate([zeros, y, reached], axis=-2)
     area = np.sum(np.diff(x, axis=-2) * (y[..., 1:, :] + y[..., :-1, :]) / 2.0, axis=-2)
-    return (area / threshold).mean(axis=-1)
+    return area / threshold
 
 
 def pose_error(rot_errs: np.ndarray, trans_errs: np.ndarray) -> np.ndarray:
