@@ -279,6 +279,26 @@ def test_sample_correspondences_reads_valid_ground_truth():
         sample_correspondences(np.full((4, 4, 2), np.nan, np.float32), 3, np.random.default_rng(0))
 
 
+def test_keypoint_fraction_places_that_share_at_keypoints_with_ground_truth():
+    gt = np.full((20, 30, 2), np.nan, np.float32)
+    gt[:, :15] = np.stack(np.meshgrid(np.arange(15), np.arange(20)), -1) + 0.25  # left half valid
+    keypoints = np.array([[2.2, 3.9], [10.0, 10.0], [10.4, 9.6], [25.0, 5.0], [np.nan, 1.0], [-3.0, 0.0]])
+    # nearest pixels: (2, 4), (10, 10) twice, (25, 5) has no ground truth, NaN dropped, (-3, 0) clips to (0, 0)
+    pts0, pts1 = sample_correspondences(gt, 8, np.random.default_rng(0), keypoints, keypoint_fraction=0.5)
+    assert pts0.shape == pts1.shape == (8, 2)
+    assert {tuple(p) for p in pts0[:3]} == {(2.0, 4.0), (10.0, 10.0), (0.0, 0.0)}  # all 3 usable, capped below 4
+    assert np.array_equal(pts1, pts0 + 0.25) and (pts0[:, 0] < 15).all()
+    few, _ = sample_correspondences(gt, 8, np.random.default_rng(0), keypoints, keypoint_fraction=0.25)
+    assert {tuple(p) for p in few[:2]} <= {(2.0, 4.0), (10.0, 10.0), (0.0, 0.0)}  # round(0.25 * 8) = 2
+    # fraction 0 or no keypoints: exactly the uniform draw, so older runs reproduce
+    uniform = sample_correspondences(gt, 8, np.random.default_rng(1))
+    for kw in (dict(keypoints=keypoints, keypoint_fraction=0.0), dict(keypoints=None, keypoint_fraction=0.5),
+               dict(keypoints=np.zeros((0, 2)), keypoint_fraction=0.5)):
+        assert np.array_equal(sample_correspondences(gt, 8, np.random.default_rng(1), **kw)[0], uniform[0])
+    with pytest.raises(ValueError, match="keypoint_fraction"):
+        sample_correspondences(gt, 8, np.random.default_rng(0), keypoints, keypoint_fraction=1.5)
+
+
 def test_scene_pairs_are_cached_and_their_correspondences_valid(tmp_path, small_pairs_cfg):
     photos = [(n, bundled_photo(n)) for n in ("brick", "coffee", "chelsea")]
     scenes = load_or_render_scene_pairs(tmp_path, photos, 2, (160, 120), "mixed", seed=1)
@@ -353,6 +373,12 @@ def test_unknown_keys_raise_listing_valid_ones(tmp_path):
     path.write_text("pairs:\n  image_size: [321, 240]\n")
     with pytest.raises(ValueError, match="image_size"):
         load_config(path)
+    path.write_text("pairs:\n  keypoint_detector: superpoint-lite\n")  # only classical detectors
+    with pytest.raises(ValueError, match="keypoint_detector.*'sift'"):
+        load_config(path)
+    path.write_text("pairs:\n  keypoint_fraction: 1.5\n")
+    with pytest.raises(ValueError, match="keypoint_fraction"):
+        load_config(path)
     path.write_text("pairs:\n  homography:\n    max_rotation_deg: 10\n")
     cfg = load_config(path)  # a mapping overrides only the keys it names
     assert cfg.pairs.homography.max_rotation_deg == 10 and cfg.pairs.homography.scale == (0.7, 1.4)
@@ -425,6 +451,21 @@ def test_infonce_objective_trains(tiny_source, tmp_path):
     torch.set_num_threads(1)
     _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
     assert np.mean([h["loss"] for h in history[-2:]]) < np.mean([h["loss"] for h in history[:2]])
+
+
+def test_keypoint_sampling_trains(tiny_source, tmp_path):
+    from cvlearned.training.train_ucn import train
+
+    cfg = _tiny_cfg(2, preset="ucn-lite-nost", pairs=dataclasses.replace(_tiny_cfg(1).pairs, keypoint_fraction=0.5))
+    _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
+    assert [h["step"] for h in history] == [2] and math.isfinite(history[-1]["loss"])
+
+
+def test_the_keypoint_config_differs_from_the_4000_step_run_only_in_the_sampling():
+    control = load_config(CONFIGS / "ucn-infonce-4000.yaml")
+    keypoints = load_config(CONFIGS / "ucn-infonce-keypoints50.yaml")
+    assert keypoints.pairs.keypoint_fraction == 0.5 and control.pairs.keypoint_fraction == 0.0
+    assert dataclasses.replace(keypoints, pairs=control.pairs) == control
 
 
 def test_resumed_run_reproduces_the_uninterrupted_one(tiny_source, tmp_path):

@@ -43,6 +43,9 @@ class PairsConfig:
     the run folder); scene_fraction: probability that a training pair is one of them (else
     a homography pair of a photo crop, zoomed by a factor in ``crop_zoom`` over the
     smallest covering scale). photo_max_side: photos are shrunk to this side when loaded.
+    keypoint_fraction: share of the correspondences placed at the pixels nearest to the
+    keypoints of image 0 found by the classical detector ``keypoint_detector`` (a
+    registered name, e.g. ``"sift"``), the rest at random pixels; 0 = all random.
     """
 
     image_size: tuple[int, int] = (320, 240)
@@ -52,6 +55,8 @@ class PairsConfig:
     scene_layout: str = "mixed"
     crop_zoom: tuple[float, float] = (1.0, 1.5)
     photo_max_side: int = 640
+    keypoint_fraction: float = 0.0
+    keypoint_detector: str = "sift"
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
                                                        max_perspective=0.15, max_translation=0.1, center_region=0.5)
@@ -71,6 +76,10 @@ class PairsConfig:
         _positive_int(self, "photo_max_side")
         check_range(self, "scene_fraction", 0.0, 1.0)
         check_choice(self, "scene_layout", SCENE_LAYOUTS)
+        check_range(self, "keypoint_fraction", 0.0, 1.0)
+        from cvlearned.registry import list_features
+
+        check_choice(self, "keypoint_detector", tuple(list_features("classical")))
         if len(self.crop_zoom) != 2 or not 1.0 <= self.crop_zoom[0] <= self.crop_zoom[1]:
             raise ValueError(f"crop_zoom must be (low, high) with 1 <= low <= high, got {self.crop_zoom!r}")
         if self.scene_fraction > 0 and self.scene_pairs == 0:

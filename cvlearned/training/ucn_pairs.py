@@ -196,22 +196,40 @@ def scene_pair(scenes: ScenePairs, index: int, rng: np.random.Generator, cfg: Pa
     return CorrespondencePair(image0, image1, scenes.gt[index])
 
 
-def sample_correspondences(gt: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random image-0 pixels with ground truth → (pts0 (n, 2), pts1 (n, 2)) float32 (x, y).
+def sample_correspondences(gt: np.ndarray, n: int, rng: np.random.Generator, keypoints: np.ndarray | None = None,
+                           keypoint_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` image-0 pixels with ground truth → (pts0 (n, 2), pts1 (n, 2)) float32 (x, y).
 
-    Pixels are drawn without replacement (with replacement when fewer than ``n`` are valid).
-    Raises ``ValueError`` when no pixel has ground truth.
+    Up to ``round(keypoint_fraction * n)`` of them are the pixels nearest to ``keypoints``
+    ((K, 2) image-0 (x, y), e.g. a detector's) that have ground truth, drawn without
+    replacement; the rest are random pixels with ground truth, drawn without replacement
+    (with replacement when fewer than needed are valid). Raises ``ValueError`` when no
+    pixel has ground truth.
     """
     gt = np.asarray(gt)
     if gt.ndim != 3 or gt.shape[2] != 2:
         raise ValueError(f"gt must be (h, w, 2), got {gt.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    valid = np.flatnonzero(np.isfinite(gt).all(axis=-1).reshape(-1))
+    if not 0.0 <= keypoint_fraction <= 1.0:
+        raise ValueError(f"keypoint_fraction must be in [0, 1], got {keypoint_fraction!r}")
+    h, w = gt.shape[:2]
+    has_gt = np.isfinite(gt).all(axis=-1).reshape(-1)
+    valid = np.flatnonzero(has_gt)
     if len(valid) == 0:
         raise ValueError("the pair has no pixel with ground truth")
-    pick = rng.choice(valid, n, replace=len(valid) < n)
-    w = gt.shape[1]
+    at_keypoints = np.zeros(0, np.int64)
+    if keypoints is not None and keypoint_fraction > 0:
+        kp = np.asarray(keypoints, np.float64).reshape(-1, 2)
+        kp = kp[np.isfinite(kp).all(axis=1)]
+        col = np.clip(np.rint(kp[:, 0]), 0, w - 1).astype(np.int64)
+        row = np.clip(np.rint(kp[:, 1]), 0, h - 1).astype(np.int64)
+        index = np.unique(row * w + col)
+        index = index[has_gt[index]]
+        take = min(len(index), int(round(keypoint_fraction * n)))
+        at_keypoints = rng.choice(index, take, replace=False) if take else at_keypoints
+    rest = n - len(at_keypoints)
+    pick = np.concatenate([at_keypoints, rng.choice(valid, rest, replace=len(valid) < rest)])
     pts0 = np.stack([pick % w, pick // w], axis=1).astype(np.float32)
     return pts0, gt.reshape(-1, 2)[pick].astype(np.float32)
 
