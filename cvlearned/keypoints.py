@@ -90,3 +90,18 @@ def sanitize_detected(
         order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[:max_keypoints]
         out = [out[i] for i in np.sort(order)]
     return tuple(out)
+
+
+def unique_locations(keypoints: Sequence[cv2.KeyPoint], by_size: bool = False) -> tuple[cv2.KeyPoint, ...]:
+    """The strongest keypoint per (x, y) (per (x, y, size) with ``by_size``), in the original order.
+
+    For descriptors that ignore the keypoint's angle (and size): keypoints that differ
+    only there (SIFT repeats a location for each orientation peak) would get identical
+    descriptors, and a twin makes every Lowe ratio test of its location fail.
+    """
+    best: dict[tuple[float, ...], int] = {}
+    for i, kp in enumerate(keypoints):
+        key = (kp.pt[0], kp.pt[1], kp.size) if by_size else kp.pt
+        if key not in best or kp.response > keypoints[best[key]].response:
+            best[key] = i
+    return tuple(keypoints[i] for i in sorted(best.values()))

@@ -142,6 +142,22 @@ def test_compute_on_another_detectors_keypoints(feature, photo_gray, source):
         assert np.isfinite(desc).all()
 
 
+@pytest.mark.parametrize("name", [*cvlearned.list_features("learned"), "daisy"])
+def test_compute_gives_no_location_twin_descriptors(name, photo_gray):
+    """SIFT repeats a location for each orientation peak; a descriptor that ignores the angle
+    must keep one of them, or the twin makes every ratio test at that location fail. (The
+    other classical wrappers describe exactly what OpenCV does: BRISK gives such twins.)"""
+    feature = cvlearned.create(name)
+    keypoints = list(cv2.SIFT_create(300).detect(photo_gray, None))
+    assert len({kp.pt for kp in keypoints}) < len(keypoints)  # the photo has such twins
+    kept, desc = feature.compute(photo_gray, keypoints)
+    seen: dict[tuple[float, float], list[int]] = {}
+    for i, kp in enumerate(kept):
+        seen.setdefault(kp.pt, []).append(i)
+    for rows in seen.values():
+        assert len({desc[i].tobytes() for i in rows}) == len(rows)
+
+
 def test_find_homography_recovers_the_warp(feature, homography_pair):
     image0, image1, H = homography_pair
     k0, d0 = feature.detectAndCompute(image0, None)

@@ -102,3 +102,14 @@ def test_default_feature_is_the_preferred_registered_one():
     name = cvlearned.default_feature()
     assert name in cvlearned.list_features()
     assert name == next(n for n in DEFAULT_PREFERENCE if n in cvlearned.list_features())
+
+
+def test_unique_locations_keeps_the_strongest_per_position_in_order():
+    from cvlearned.keypoints import unique_locations
+
+    kps = [cv2.KeyPoint(1.0, 2.0, 4.0, 10.0, 0.125), cv2.KeyPoint(5.0, 5.0, 4.0, -1, 0.375),
+           cv2.KeyPoint(1.0, 2.0, 4.0, 200.0, 0.5), cv2.KeyPoint(1.0, 2.0, 8.0, 30.0, 0.25)]
+    assert [(k.pt, k.response) for k in unique_locations(kps)] == [((5.0, 5.0), 0.375), ((1.0, 2.0), 0.5)]
+    by_size = unique_locations(kps, by_size=True)
+    assert [(k.size, k.response) for k in by_size] == [(4.0, 0.375), (4.0, 0.5), (8.0, 0.25)]
+    assert unique_locations([]) == ()

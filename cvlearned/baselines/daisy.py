@@ -19,6 +19,7 @@ from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import check_choice, check_range
 from cvlearned.cv_compat import cv2_attr
 from cvlearned.feature2d import Keypoints
+from cvlearned.keypoints import unique_locations
 
 _NORMS = ("none", "partial", "full", "sift")
 
@@ -68,21 +69,12 @@ class DAISY(OpenCVFeature):
 
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
         keypoints = super()._detect(gray, mask)
-        return keypoints if self.config.use_orientation else unique_locations(keypoints)
+        return keypoints if self.config.use_orientation else unique_locations(keypoints, by_size=True)
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
         """Given keypoints that differ only by angle get one (identical) descriptor unless
         ``use_orientation``, so compute keeps the strongest of them, as detect does."""
         if not self.config.use_orientation:
-            keypoints = unique_locations(keypoints)
+            keypoints = unique_locations(keypoints, by_size=True)
         return super()._compute(gray, keypoints)
 
-
-def unique_locations(keypoints: Keypoints) -> Keypoints:
-    """Keep the strongest keypoint per (x, y, size), in the original order."""
-    best: dict[tuple[float, float, float], int] = {}
-    for i, kp in enumerate(keypoints):
-        key = (kp.pt[0], kp.pt[1], kp.size)
-        if key not in best or kp.response > keypoints[best[key]].response:
-            best[key] = i
-    return tuple(keypoints[i] for i in sorted(best.values()))

@@ -34,7 +34,7 @@ from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import _NONE_MARKER, Keypoints
-from cvlearned.keypoints import sanitize_detected
+from cvlearned.keypoints import sanitize_detected, unique_locations
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
@@ -313,15 +313,8 @@ class HardNet(NetworkFeature):
             keypoints = self._normalise_detected(keypoints, gray.shape, mask)
         if cfg.orientation == "keypoint":
             return keypoints
-        seen: set[tuple[float, float, float]] = set()
-        unique = []
-        for kp in keypoints:
-            key = (kp.pt[0], kp.pt[1], kp.size)
-            if key in seen:
-                continue
-            seen.add(key)
-            unique.append(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, -1.0, kp.response, kp.octave, kp.class_id))
-        return tuple(unique)
+        return tuple(cv2.KeyPoint(kp.pt[0], kp.pt[1], kp.size, -1.0, kp.response, kp.octave, kp.class_id)
+                     for kp in unique_locations(keypoints, by_size=True))
 
     def _normalise_detected(self, keypoints: Keypoints, shape: tuple[int, ...], mask: np.ndarray | None) -> Keypoints:
         """A custom detector's keypoints: finite, inside image and mask, sized, strongest N."""
@@ -341,6 +334,10 @@ class HardNet(NetworkFeature):
         return self._compute(gray, keypoints)
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Unless ``orientation="keypoint"``, given keypoints that differ only by angle get one
+        descriptor: the strongest is kept (as ``detect`` does)."""
+        if self.config.orientation != "keypoint":
+            keypoints = unique_locations(keypoints, by_size=True)
         fallback = DEFAULT_KEYPOINT_SIZE if self.config.keypoint_size is None else float(self.config.keypoint_size)
         kept = tuple(
             kp if kp.size > 0

@@ -35,7 +35,7 @@ from torch import nn
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
-from cvlearned.keypoints import keypoints_to_array
+from cvlearned.keypoints import keypoints_to_array, unique_locations
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
@@ -298,6 +298,8 @@ class SuperPoint(NetworkFeature):
         return self._to_keypoints(*self._keypoints(heat, mask))
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
+        keypoints = unique_locations(keypoints)
         _, desc = self.dense(gray)
         points = torch.from_numpy(keypoints_to_array(keypoints)).float()
         with torch.inference_mode():

@@ -41,7 +41,7 @@ from cvlearned.config import FeatureConfig, check_choice, check_optional_positiv
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.image_input import as_gray_uint8
-from cvlearned.keypoints import keypoints_to_array, sanitize_detected
+from cvlearned.keypoints import keypoints_to_array, sanitize_detected, unique_locations
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
 from cvlearned.models.hardnet import detector_name
@@ -306,7 +306,8 @@ class UCN(NetworkFeature):
     """Keypoints (SIFT, a grid, D2-Net or any detector) with 128-d float32 UCN descriptors (unit L2 norm).
 
     One forward pass per image; descriptors are bilinear samples of the stride-4 map at the
-    keypoints (:func:`sample_feature_map`). ``grid``/``d2net`` keypoints have ``size`` = the
+    keypoints (:func:`sample_feature_map`); ``compute`` keeps the strongest of given keypoints
+    at one position. ``grid``/``d2net`` keypoints have ``size`` = the
     network's receptive field at the identity transform (38 px for the lite presets:
     :func:`receptive_field`, the pixels that can influence a descriptor), ``angle`` -1,
     ``response`` = D2-Net soft score, ``octave`` 0; ``sift``/custom keypoints keep the
@@ -377,6 +378,8 @@ class UCN(NetworkFeature):
         return self._detector_keypoints(gray, mask)
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
+        keypoints = unique_locations(keypoints)
         return keypoints, self._describe(self.raw_map(gray), keypoints)
 
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
