@@ -43,7 +43,7 @@ from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
-    "heatmap_from_logits", "nms", "select_keypoints", "sample_descriptors", "pad_to_cells",
+    "heatmap_from_logits", "nms", "select_keypoints", "refine_keypoints", "sample_descriptors", "pad_to_cells",
     "infer_preset", "count_macs", "CELL",
 ]
 
@@ -165,6 +165,22 @@ def select_keypoints(
     return points, values[order]
 
 
+def refine_keypoints(heat: torch.Tensor, points: torch.Tensor, radius: int) -> torch.Tensor:
+    """Sub-pixel positions: each (N, 2) integer (x, y) peak of the (H, W) heatmap moves to the
+    heat-weighted centroid of its (2r+1)² window (replicate-padded at the border, so the
+    result stays inside the image); ``radius`` 0 returns ``points`` unchanged."""
+    if radius <= 0 or points.shape[0] == 0:
+        return points
+    padded = F.pad(heat[None, None], (radius, radius, radius, radius), mode="replicate")[0, 0]
+    offsets = torch.arange(-radius, radius + 1)
+    xs, ys = points[:, 0].long() + radius, points[:, 1].long() + radius
+    window = padded[(ys[:, None] + offsets)[:, :, None], (xs[:, None] + offsets)[:, None, :]]  # (N, k, k) [dy, dx]
+    weights = window / window.sum(dim=(1, 2), keepdim=True).clamp_min(1e-12)
+    dx = (weights.sum(dim=1) * offsets.to(weights.dtype)).sum(dim=1)
+    dy = (weights.sum(dim=2) * offsets.to(weights.dtype)).sum(dim=1)
+    return points + torch.stack([dx, dy], dim=1).to(points.dtype)
+
+
 def sample_descriptors(descriptors: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Bilinear samples of a (D, Hc, Wc) map at (N, 2) pixel positions → (N, D) unit vectors.
 
@@ -205,6 +221,8 @@ class SuperPointConfig(FeatureConfig):
         detection_threshold: minimum heatmap probability of a keypoint.
         nms_radius: non-maximum suppression radius in pixels (window 2r+1); 0 = off.
         border: drop keypoints closer than this many pixels to the image border.
+        refine_radius: sub-pixel localisation: each kept peak moves to the heat-weighted
+            centroid of its (2r+1)² heatmap window; 0 = integer pixel positions.
         descriptor_dim: must equal the preset's (256 for both presets).
         preset: ``"superpoint-lite"`` (its weights ship) or ``"superpoint"`` (v1 layout).
             None = ``superpoint-lite``, or, with ``weights=``, the preset the file fits.
@@ -217,6 +235,7 @@ class SuperPointConfig(FeatureConfig):
     detection_threshold: float = 0.015
     nms_radius: int = 4
     border: int = 4
+    refine_radius: int = 0
     descriptor_dim: int = 256
     preset: str | None = None
     weights: str | None = None
@@ -226,10 +245,10 @@ class SuperPointConfig(FeatureConfig):
         super().__post_init__()
         check_optional_positive_int(self, "max_keypoints")
         check_range(self, "detection_threshold", 0.0, 1.0)
-        for name in ("nms_radius", "border"):
+        for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-                raise ValueError(f"{name} must be an int in [0, 64], got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ValueError(f"{name} must be an int in [0, {top}], got {value!r}")
         if self.preset is not None:
             check_choice(self, "preset", tuple(PRESETS))
             expected = PRESETS[self.preset].descriptor_dim
@@ -284,7 +303,8 @@ class SuperPoint(NetworkFeature):
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)
         scores = nms(heat[None], cfg.nms_radius)[0]
-        return select_keypoints(scores, cfg.detection_threshold, cfg.border, cfg.max_keypoints)
+        points, values = select_keypoints(scores, cfg.detection_threshold, cfg.border, cfg.max_keypoints)
+        return refine_keypoints(heat, points, cfg.refine_radius), values
 
     def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
         size = self.keypoint_size
