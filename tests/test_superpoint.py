@@ -20,6 +20,7 @@ from cvlearned.models.superpoint import (
     nms,
     pad_to_cells,
     sample_descriptors,
+    refine_keypoints,
     select_keypoints,
 )
 from cvlearned.weight_files import WeightsError
@@ -112,6 +113,30 @@ def test_select_keypoints_threshold_border_and_limit():
     assert pts.tolist() == [[12.0, 10.0], [30.0, 20.0]] and vals.tolist() == pytest.approx([0.8, 0.6])
     pts, _ = select_keypoints(scores, 0.015, border=0, max_keypoints=1)
     assert pts.tolist() == [[1.0, 1.0]]
+
+
+def test_refine_keypoints_finds_a_sub_pixel_peak():
+    ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(30.0), indexing="ij")
+    heat = torch.exp(-((xs - 10.3) ** 2 + (ys - 7.6) ** 2) / 2.0)
+    peak = torch.tensor([[10.0, 8.0]])
+    assert torch.equal(refine_keypoints(heat, peak, 0), peak)
+    for radius, tolerance in ((1, 0.25), (3, 0.01)):  # a small window truncates the peak
+        assert refine_keypoints(heat, peak, radius).tolist()[0] == pytest.approx([10.3, 7.6], abs=tolerance)
+    # a symmetric peak stays put; one at the corner stays inside the image
+    symmetric = torch.exp(-((xs - 5.0) ** 2 + (ys - 5.0) ** 2))
+    assert refine_keypoints(symmetric, torch.tensor([[5.0, 5.0]]), 2).tolist() == [[5.0, 5.0]]
+    corner = refine_keypoints(torch.exp(-(xs**2 + ys**2)), torch.tensor([[0.0, 0.0]]), 3)
+    assert (corner >= 0).all() and torch.equal(refine_keypoints(heat, torch.zeros(0, 2), 2), torch.zeros(0, 2))
+
+
+def test_refine_radius_moves_keypoints_off_the_pixel_grid(lite_file, photo_gray):
+    plain = cvlearned.create("superpoint-lite", device="cpu").detect(photo_gray)  # shipped weights
+    refined = cvlearned.create("superpoint-lite", device="cpu", refine_radius=2).detect(photo_gray)
+    assert len(refined) == len(plain) and all(float(kp.pt[0]).is_integer() for kp in plain)
+    shift = np.abs([np.subtract(a.pt, b.pt) for a, b in zip(refined, plain)])
+    assert shift.max() <= 2 and np.median(shift) > 0.05
+    with pytest.raises(ValueError, match="refine_radius"):
+        SuperPoint(weights=lite_file, device="cpu", refine_radius=9)
 
 
 def test_descriptor_sampling_at_cell_centres_equals_indexing():

@@ -167,11 +167,11 @@ def select_keypoints(
 
 def refine_keypoints(heat: torch.Tensor, points: torch.Tensor, radius: int) -> torch.Tensor:
     """Sub-pixel positions: each (N, 2) integer (x, y) peak of the (H, W) heatmap moves to the
-    heat-weighted centroid of its (2r+1)² window (replicate-padded at the border, so the
-    result stays inside the image); ``radius`` 0 returns ``points`` unchanged."""
+    heat-weighted centroid of its (2r+1)² window (zero beyond the border, so the result
+    stays inside the image); ``radius`` 0 returns ``points`` unchanged."""
     if radius <= 0 or points.shape[0] == 0:
         return points
-    padded = F.pad(heat[None, None], (radius, radius, radius, radius), mode="replicate")[0, 0]
+    padded = F.pad(heat, (radius, radius, radius, radius))
     offsets = torch.arange(-radius, radius + 1)
     xs, ys = points[:, 0].long() + radius, points[:, 1].long() + radius
     window = padded[(ys[:, None] + offsets)[:, :, None], (xs[:, None] + offsets)[:, None, :]]  # (N, k, k) [dy, dx]
