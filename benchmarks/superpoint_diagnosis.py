@@ -76,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         k1, d1 = sp.detectAndCompute(g1, None)
         s0, sd0 = sift.detectAndCompute(g0, None)
         s1, sd1 = sift.detectAndCompute(g1, None)
+
+        def described(feature, kps0, kps1):  # compute may drop keypoints (e.g. one per location)
+            return mma3(*feature.compute(g0, kps0), *feature.compute(g1, kps1), H)
+
         rows.append((
             len(k0), repeatability3(k0, k1, H, g0.shape), mma3(k0, d0, k1, d1, H),
-            mma3(k0, hardnet.compute(g0, k0)[1], k1, hardnet.compute(g1, k1)[1], H),
-            mma3(k0, sift.compute(g0, k0)[1], k1, sift.compute(g1, k1)[1], H),
-            mma3(s0, sp.compute(g0, s0)[1], s1, sp.compute(g1, s1)[1], H), mma3(s0, sd0, s1, sd1, H),
+            described(hardnet, k0, k1), described(sift, k0, k1), described(sp, s0, s1), mma3(s0, sd0, s1, sd1, H),
         ))
     r = np.mean(np.array(rows), axis=0)
     print("| weights | threshold | kpts | rep@3 | MMA@3 own desc | hardnet-lite desc on its kpts | SIFT desc on its kpts "
