@@ -78,11 +78,6 @@ def _images(pairs: list[CorrespondencePair], device: torch.device, channels_last
     return t.contiguous(memory_format=torch.channels_last) if channels_last else t
 
 
-def _keypoint_xy(detector: Any, image: np.ndarray) -> np.ndarray:
-    """(K, 2) float32 (x, y) of ``detector``'s keypoints on ``image``."""
-    return np.array([k.pt for k in detector.detect(image)], np.float32).reshape(-1, 2)
-
-
 def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.random.Generator,
                  cfg: UCNTrainConfig, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
     """Forward a batch of pairs → {"loss", "positive", "negative", "negative_fraction"} (scalars).
@@ -100,6 +95,7 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
     from cvlearned.models.ucn import cell_centres, sample_feature_map
     from cvlearned.training.hard_negatives import hard_negatives, random_negatives
     from cvlearned.training.ucn_losses import correspondence_contrastive_loss, correspondence_infonce_loss
+    from cvlearned.keypoints import keypoints_to_array
     from cvlearned.registry import create
     from cvlearned.training.ucn_pairs import sample_correspondences
 
@@ -107,8 +103,8 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
     loss_cfg, n = cfg.loss, cfg.pairs.correspondences_per_pair
     fraction = cfg.pairs.keypoint_fraction
     detector = create(cfg.pairs.keypoint_detector) if fraction > 0 else None
-    samples = [sample_correspondences(p.gt, n, rng, _keypoint_xy(detector, p.image0) if detector else None, fraction)
-               for p in pairs]
+    samples = [sample_correspondences(p.gt, n, rng, keypoints_to_array(detector.detect(p.image0)) if detector else None,
+                                      fraction) for p in pairs]
     pts0 = torch.from_numpy(np.stack([s[0] for s in samples])).to(device)  # (B, N, 2)
     pts1 = torch.from_numpy(np.stack([s[1] for s in samples])).to(device)
     x = _images(pairs, device, cfg.channels_last)
