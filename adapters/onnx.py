@@ -7,18 +7,21 @@ image size)::
       → gray, bit-exact with cv2.cvtColor(BGR2GRAY) of the 8-bit image
       → replicate-pad bottom/right to multiples of the network stride → network
       → heatmap cropped to (H, W) → NMS (max-pool equality) → threshold, border
-      → top-k (max_keypoints, fixed at export) → bilinear descriptor sampling, L2-normalised
+      → top-k (max_keypoints, fixed at export) → sub-pixel refinement (refine_radius > 0:
+        heat-weighted centroid of each peak's (2r+1)² window) → bilinear descriptor sampling,
+        L2-normalised
 
 >>> from cvlearned.adapters.onnx import export_onnx
->>> export_onnx(cvlearned.create("superpoint-lite"), "sp.onnx", flavour="aliked")  # doctest: +SKIP
->>> params = cv2.ALIKED_Params(); params.inputSize = (0, 0)         # (0, 0): no resizing
+>>> export_onnx(cvlearned.create("superpoint-lite"), "sp.onnx")     # doctest: +SKIP
+>>> params = cv2.ALIKED_Params(); params.inputSize = (0, 0)            # (0, 0): no resizing
 >>> cv2.ALIKED_create("sp.onnx", params).detectAndCompute(image, None)  # doctest: +SKIP
 
 Flavours — the interface each OpenCV 5.0 class reads (checked by experiment on 5.0.0):
 
 ``"disk"`` for ``cv2.DISK_create(path, maxKeypoints=-1, scoreThreshold=0, imageSize=(W, H))``
-    outputs ``keypoints`` (1, N, 2) int64 pixel (x, y), ``scores`` (1, N) float32,
-    ``descriptors`` (1, N, D) float32. OpenCV resizes every image to ``imageSize`` (default
+    outputs ``keypoints`` (1, N, 2) int64 pixel (x, y) (OpenCV asserts int64, so
+    ``refine_radius`` must be 0), ``scores`` (1, N) float32, ``descriptors`` (1, N, D)
+    float32. OpenCV resizes every image to ``imageSize`` (default
     1024x1024; both sides must be multiples of 16) and scales keypoints back by
     W / imageSize.width, so results equal the PyTorch feature only when ``imageSize`` is the
     image size. It keeps scores strictly above ``scoreThreshold`` (default 0.0; every score
@@ -39,7 +42,7 @@ convert BGR input to RGB and divide by 255.
 Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)`` (torch 2.13), opset
 17 by default (any of 13..20 the exporter accepts). The heatmap is ``DepthToSpace``, NMS is
 ``MaxPool`` + ``Equal``, top-k is ``TopK`` (constant K; for ``max_keypoints=None`` K is the
-dynamic pixel count), descriptors are bilinear ``Gather`` s (no ``GridSample``).
+dynamic pixel count), descriptors and refinement windows are ``Gather`` s (no ``GridSample``).
 
 Other dense models become exportable by registering a builder of a :class:`DenseModel` with
 :func:`register_dense_model`. Requires ``onnx`` (``pip install cvlearned[onnx]``).
@@ -181,6 +184,7 @@ def _build_superpoint(model: Any) -> DenseModel:
             "detection_threshold": cfg.detection_threshold,
             "nms_radius": cfg.nms_radius,
             "border": cfg.border,
+            "refine_radius": cfg.refine_radius,
         },
         keypoint_size=float(SuperPoint.keypoint_size),
     )
@@ -206,7 +210,7 @@ class _ExportGraph(nn.Module):
     """image (1, 3, H, W) → the outputs of ``flavour`` (see the module docstring)."""
 
     def __init__(self, dense: nn.Module, spec: DenseModel, flavour: str, *, max_keypoints: int | None,
-                 detection_threshold: float, nms_radius: int, border: int) -> None:
+                 detection_threshold: float, nms_radius: int, border: int, refine_radius: int) -> None:
         super().__init__()
         self.dense = dense
         self.stride = spec.stride
@@ -216,6 +220,7 @@ class _ExportGraph(nn.Module):
         self.threshold = detection_threshold
         self.nms_radius = nms_radius
         self.border = border
+        self.refine_radius = refine_radius
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         s = self.stride
@@ -254,6 +259,7 @@ class _ExportGraph(nn.Module):
         index = index[rows]
         x = index % w
         y = torch.div(index, w, rounding_mode="floor")
+        x, y = _refine(heat[0], x, y, self.refine_radius) if self.refine_radius > 0 else (x, y)
 
         # bilinear descriptor sampling at the cell centres, clamped to the border cells
         # (grid_sample with align_corners=True, written with Gather: no GridSample needed)
@@ -290,6 +296,24 @@ class _ExportGraph(nn.Module):
         return torch.stack([nx, ny], dim=1), descriptors, values
 
 
+def _refine(heat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) int64 peaks of the (H, W) heatmap → (N,) float32 heat-weighted centroids of their
+    (2r+1)² windows, zero beyond the border: :func:`~cvlearned.models.superpoint.refine_keypoints`
+    written with one flat ``Gather``."""
+    side = 2 * radius + 1
+    padded = F.pad(heat[None], (radius, radius, radius, radius))[0]  # (H + 2r, W + 2r)
+    width = torch._shape_as_tensor(padded)[1]
+    offsets = torch.arange(-radius, radius + 1, device=heat.device)
+    dy = offsets.repeat_interleave(side)  # (side²,) row offsets of the window, row-major
+    dx = offsets.repeat(side)
+    index = (y[:, None] + radius + dy[None]) * width + (x[:, None] + radius + dx[None])  # (N, side²)
+    window = padded.reshape(-1)[index]
+    total = window.sum(dim=1).clamp_min(1e-12)
+    ox = (window * dx.to(window.dtype)).sum(dim=1) / total
+    oy = (window * dy.to(window.dtype)).sum(dim=1) / total
+    return x.to(torch.float32) + ox, y.to(torch.float32) + oy
+
+
 def _output_names(flavour: str) -> list[str]:
     return ["keypoints", "scores", "descriptors"] if flavour == "disk" else ["keypoints", "descriptors", "scores"]
 
@@ -309,10 +333,10 @@ def _resolve(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t < 1.0:
         raise ValueError(f"detection_threshold must be a number in [0, 1), got {t!r}")
     out["detection_threshold"] = float(t)
-    for key in ("nms_radius", "border"):
+    for key, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
         value = out[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-            raise ValueError(f"{key} must be an int in [0, 64], got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise ValueError(f"{key} must be an int in [0, {top}], got {value!r}")
     return out
 
 
@@ -320,11 +344,12 @@ def export_onnx(
     model: Any,
     path: str | os.PathLike,
     *,
-    flavour: str = "disk",
+    flavour: str = "aliked",
     max_keypoints: int | None = FROM_MODEL,
     detection_threshold: float = FROM_MODEL,
     nms_radius: int = FROM_MODEL,
     border: int = FROM_MODEL,
+    refine_radius: int = FROM_MODEL,
     opset: int = DEFAULT_OPSET,
 ) -> Path:
     """Export ``model`` to an ONNX file that ``cv2.DISK_create`` / ``cv2.ALIKED_create`` load.
@@ -334,11 +359,14 @@ def export_onnx(
             gives the detection defaults), a ``SuperPointNet`` (``SuperPointConfig``
             defaults), or a :class:`DenseModel`. The model is copied, never moved.
         path: the file to write (its directory must exist); overwritten.
-        flavour: ``"disk"`` or ``"aliked"`` (output layout, see the module docstring).
+        flavour: ``"aliked"`` (float keypoints) or ``"disk"`` (int64 keypoints: needs
+            ``refine_radius=0``); the output layout, see the module docstring.
         max_keypoints: top-k fixed in the graph; None = every keypoint (sorted).
         detection_threshold: keep heatmap scores strictly above this.
         nms_radius: NMS window 2r+1 (0 = off).
         border: drop keypoints closer than this to the image border.
+        refine_radius: sub-pixel keypoints at the heat-weighted centroid of each peak's
+            (2r+1)² window (0 = integer pixels; models without this option: 0).
         opset: ONNX opset (13..20).
 
     Returns:
@@ -352,9 +380,15 @@ def export_onnx(
     spec = dense_model(model)
     params = _resolve(
         {"max_keypoints": max_keypoints, "detection_threshold": detection_threshold,
-         "nms_radius": nms_radius, "border": border},
-        spec.defaults,
+         "nms_radius": nms_radius, "border": border, "refine_radius": refine_radius},
+        {"refine_radius": 0, **spec.defaults},
     )
+    if flavour == "disk" and params["refine_radius"] > 0:
+        raise ValueError(
+            f"flavour='disk' writes int64 pixel keypoints (OpenCV's DISK asserts CV_64S), so it cannot "
+            f"carry refine_radius={params['refine_radius']}: export flavour='aliked' (float keypoints) "
+            "or pass refine_radius=0 for integer keypoints"
+        )
     out = Path(path)
     if out.is_dir():
         raise IsADirectoryError(f"{str(out)!r} is a directory; pass a file path")
@@ -383,7 +417,7 @@ def export_onnx(
     proto = onnx.load(str(out))
     metadata = {
         "model": spec.name, "flavour": flavour, "descriptor_dim": str(spec.descriptor_dim),
-        "keypoint_size": repr(float(spec.keypoint_size)), "integer_keypoints": "1",
+        "keypoint_size": repr(float(spec.keypoint_size)), "integer_keypoints": "1" if params["refine_radius"] == 0 else "0",
         "params": json.dumps(params),
     }
     for key, value in metadata.items():

@@ -77,32 +77,36 @@ def blob(bgr: np.ndarray) -> np.ndarray:
     return (cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
 
 
-def assert_same_features(ref, got, *, slack: float = 0.01, pos_tol: float = 1e-3) -> dict[str, float]:
+def assert_same_features(ref, got, *, slack: float = 0.01, pos_tol: float = 1e-3, integer: bool = True) -> dict[str, float]:
     """``ref`` and ``got`` are (keypoints, descriptors) of the PyTorch and the ONNX path.
 
-    Keypoints are matched by integer pixel position; at most ``slack`` of them may differ
-    (near-tied scores at the top-k cut or in an NMS window). Matched scores agree to 1e-5,
-    descriptors to 1e-4, positions to ``pos_tol``; ``got`` is sorted strongest first.
+    Keypoints are paired with the nearest reference keypoint within ``pos_tol``; at most
+    ``slack`` of them may be unpaired (near-tied scores at the top-k cut or in an NMS
+    window). Paired scores agree to 1e-5, descriptors to 1e-4; ``integer``: positions lie on
+    the pixel grid (to ``pos_tol``); ``got`` is sorted strongest first.
     """
+    from scipy.spatial import cKDTree
+
     ref_kps, ref_desc = ref
     kps, desc = got
     assert len(ref_kps) > 20, "the test image should give many keypoints"
     assert desc is not None and desc.dtype == np.float32 and desc.shape == (len(kps), ref_desc.shape[1])
     pts = np.array([k.pt for k in kps], np.float64)
     ref_pts = np.array([k.pt for k in ref_kps], np.float64)
-    assert np.abs(pts - np.round(pts)).max() <= pos_tol
-    a = {tuple(p): i for i, p in enumerate(np.round(ref_pts).astype(int).tolist())}
-    b = {tuple(p): i for i, p in enumerate(np.round(pts).astype(int).tolist())}
-    common = sorted(set(a) & set(b))
-    allowed = max(1, int(slack * len(a)))
-    assert len(a) - len(common) <= allowed and len(b) - len(common) <= allowed, (len(a), len(b), len(common))
-    ia, ib = [a[c] for c in common], [b[c] for c in common]
+    on_grid = np.abs(pts - np.round(pts)).max()
+    assert on_grid <= pos_tol if integer else on_grid > 0.01, on_grid
+    distance, nearest = cKDTree(ref_pts).query(pts)
+    ib = np.flatnonzero(distance <= pos_tol)
+    ia = nearest[ib]
+    assert len(set(ia.tolist())) == len(ia), "two keypoints paired with one reference keypoint"
+    allowed = max(1, int(slack * len(ref_pts)))
+    assert len(ref_pts) - len(ia) <= allowed and len(pts) - len(ib) <= allowed, (len(ref_pts), len(pts), len(ia))
     ref_s = np.array([k.response for k in ref_kps])[ia]
     got_s = np.array([k.response for k in kps])
     d_score = float(np.abs(ref_s - got_s[ib]).max())
     d_desc = float(np.abs(ref_desc[ia] - desc[ib]).max())
-    d_pos = float(np.abs(ref_pts[ia] - pts[ib]).max())
-    assert d_score < 1e-5 and d_desc < 1e-4 and d_pos <= pos_tol, (d_score, d_desc, d_pos)
+    d_pos = float(distance[ib].max())
+    assert d_score < 1e-5 and d_desc < 1e-4, (d_score, d_desc, d_pos)
     assert np.all(np.diff(got_s) <= 1e-6), "keypoints must come strongest first"
     return {"score": d_score, "descriptor": d_desc, "position": d_pos}
 
@@ -132,7 +136,7 @@ def test_file_interface(files: dict[str, str], flavour: str) -> None:
     meta = session.get_modelmeta().custom_metadata_map
     assert meta["cvlearned.flavour"] == flavour and meta["cvlearned.model"] == "superpoint-lite"
     assert json.loads(meta["cvlearned.params"]) == {
-        "max_keypoints": MAX_KEYPOINTS, "detection_threshold": 0.015, "nms_radius": 4, "border": 4}
+        "max_keypoints": MAX_KEYPOINTS, "detection_threshold": 0.015, "nms_radius": 4, "border": 4, "refine_radius": 0}
 
 
 @pytest.mark.parametrize("flavour", ["disk", "aliked"])
@@ -167,6 +171,29 @@ def test_onnxruntime_matches_pytorch(files, feature, astronaut, flavour: str, h:
     kps = onnx_feature.detect(image)
     assert len(kps) == len(onnx_feature.detectAndCompute(image, None)[0])
     assert kps[0].size == feature.keypoint_size and kps[0].angle == -1.0 and kps[0].octave == 0
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_refined_keypoints_match_pytorch(feature, weights, astronaut, tmp_path, radius: int) -> None:
+    """refine_radius > 0: float keypoints (aliked flavour), equal to the PyTorch feature's in
+    onnxruntime and in OpenCV's own ALIKED class."""
+    refined = SuperPoint(weights=weights, device="cpu", max_keypoints=MAX_KEYPOINTS, refine_radius=radius)
+    path = str(export_onnx(refined, tmp_path / f"refined-{radius}.onnx"))
+    onnx_feature = OnnxFeature(path=path)
+    assert json.loads(onnx_feature.metadata["params"])["refine_radius"] == radius
+    assert onnx_feature.metadata["integer_keypoints"] == "0"
+    for h, w in [(240, 320), (101, 157)]:
+        image = photo(astronaut, h, w)
+        ref = refined.detectAndCompute(image, None)
+        assert_same_features(ref, onnx_feature.detectAndCompute(image, None), integer=False)
+        if HAS_ALIKED:
+            params = cv2.ALIKED_Params()
+            params.inputSize = (0, 0)
+            assert_same_features(ref, cv2.ALIKED_create(path, params).detectAndCompute(image, None), integer=False)
+    # the plain feature's file with refine_radius given at export is the same graph
+    same = OnnxFeature(path=str(export_onnx(feature, tmp_path / "override.onnx", refine_radius=radius)))
+    image = photo(astronaut, 120, 160)
+    assert_same_features(refined.detectAndCompute(image, None), same.detectAndCompute(image, None), integer=False)
 
 
 def test_no_limit_and_overrides(feature, weights, astronaut, tmp_path) -> None:
@@ -223,10 +250,11 @@ def test_export_from_bare_net_and_model_untouched(weights, tmp_path) -> None:
     assert isinstance(spec, DenseModel) and spec.name == "superpoint-lite" and spec.descriptor_dim == 256
     cfg = SuperPointConfig()
     assert spec.defaults == {"max_keypoints": cfg.max_keypoints, "detection_threshold": cfg.detection_threshold,
-                             "nms_radius": cfg.nms_radius, "border": cfg.border}
+                             "nms_radius": cfg.nms_radius, "border": cfg.border, "refine_radius": cfg.refine_radius}
     path = export_onnx(net, tmp_path / "net.onnx", max_keypoints=64, opset=13)
     assert OnnxFeature(path=path).metadata["params"] == json.dumps(
-        {"max_keypoints": 64, "detection_threshold": cfg.detection_threshold, "nms_radius": 4, "border": 4})
+        {"max_keypoints": 64, "detection_threshold": cfg.detection_threshold, "nms_radius": 4, "border": 4,
+         "refine_radius": cfg.refine_radius})
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
@@ -282,6 +310,10 @@ def test_export_rejects_bad_arguments(feature, tmp_path) -> None:
         export_onnx(feature, target, nms_radius=-1)
     with pytest.raises(ValueError, match="detection_threshold"):
         export_onnx(feature, target, detection_threshold=1.5)
+    with pytest.raises(ValueError, match="refine_radius"):
+        export_onnx(feature, target, refine_radius=9)
+    with pytest.raises(ValueError, match="cannot carry refine_radius=2"):
+        export_onnx(feature, target, flavour="disk", refine_radius=2)
     with pytest.raises(ValueError, match="opset"):
         export_onnx(feature, target, opset=9)
     with pytest.raises(FileNotFoundError, match="does not exist"):
