@@ -110,7 +110,8 @@ class DenseModel:
         descriptor_offset: pixel coordinate of the centre of descriptor cell 0.
         name: model name stored in the file's metadata.
         defaults: the model's ``max_keypoints`` (None = no limit), ``detection_threshold``,
-            ``nms_radius`` and ``border``, used for parameters left at :data:`FROM_MODEL`.
+            ``nms_radius``, ``border`` and ``refine_radius`` (0 when absent), used for
+            parameters left at :data:`FROM_MODEL`.
         keypoint_size: ``cv2.KeyPoint.size`` that :class:`~cvlearned.models.onnx_runtime.OnnxFeature`
             gives (stored in the metadata).
     """

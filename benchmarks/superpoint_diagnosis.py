@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=0.015)
     parser.add_argument("--images", required=True)
     parser.add_argument("--pairs", type=int, default=12)
+    parser.add_argument("--refine-radius", type=int, default=0,
+                        help="SuperPoint refine_radius (default 0: integer keypoints, as the recorded v2-v5 rows)")
     args = parser.parse_args(argv)
 
     import torch
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     photos = split_photos(load_photo_folder(args.images, max_side=1024), "val")
     pairs = make_homography_pairs(photos, n_pairs=args.pairs, size=(640, 480), seed=0)
-    params = {"detection_threshold": args.threshold, **({"weights": args.weights} if args.weights else {})}
+    params = {"detection_threshold": args.threshold, "refine_radius": args.refine_radius,
+              **({"weights": args.weights} if args.weights else {})}
     sp = cvlearned.SuperPoint_create(**params)
     hardnet, sift = cvlearned.create("hardnet-lite"), cvlearned.create("sift")
     rows = []

@@ -51,7 +51,8 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def feature(weights: str) -> SuperPoint:
-    return SuperPoint(weights=weights, device="cpu", max_keypoints=MAX_KEYPOINTS)
+    """Integer keypoints (refine_radius=0): the DISK flavour stores them as int64."""
+    return SuperPoint(weights=weights, device="cpu", max_keypoints=MAX_KEYPOINTS, refine_radius=0)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +198,7 @@ def test_refined_keypoints_match_pytorch(feature, weights, astronaut, tmp_path, 
 
 
 def test_no_limit_and_overrides(feature, weights, astronaut, tmp_path) -> None:
-    unlimited = SuperPoint(weights=weights, device="cpu", max_keypoints=None, nms_radius=2, border=6)
+    unlimited = SuperPoint(weights=weights, device="cpu", max_keypoints=None, nms_radius=2, border=6, refine_radius=0)
     path = export_onnx(feature, tmp_path / "all.onnx", max_keypoints=None, nms_radius=2, border=6)
     image = photo(astronaut, 120, 160)
     ref = unlimited.detectAndCompute(image, None)
@@ -207,11 +208,11 @@ def test_no_limit_and_overrides(feature, weights, astronaut, tmp_path) -> None:
 
 @pytest.mark.parametrize(("h", "w"), [(5, 7), (8, 8), (9, 17), (31, 2)])
 def test_tiny_images(weights, tmp_path, h: int, w: int) -> None:
-    feature = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0)
+    feature = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0, refine_radius=0)
     path = export_onnx(feature, tmp_path / "tiny.onnx", flavour="aliked", max_keypoints=50)
     image = np.random.default_rng(h * w).integers(0, 256, (h, w), dtype=np.uint8)
     ref = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0,
-                     max_keypoints=50).detectAndCompute(image, None)
+                     max_keypoints=50, refine_radius=0).detectAndCompute(image, None)
     got = OnnxFeature(path=path).detectAndCompute(image, None)
     assert len(got[0]) == len(ref[0]) > 0
     assert {k.pt for k in got[0]} == {k.pt for k in ref[0]}

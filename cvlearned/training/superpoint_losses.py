@@ -9,7 +9,7 @@
   maps into view b has one positive, the view-b cell containing the mapped centre; the
   loss is the dual-softmax cross-entropy of that pair among all view-b cells (row) and
   all view-a cells (column) at temperature tau. Measured against the hinge loss in
-  weights/superpoint-lite-v4.md.
+  weights/superpoint-lite-v5.md.
 """
 
 from __future__ import annotations
