@@ -65,27 +65,26 @@ def sanitize_detected(
 
     Keeps finite points inside the (H, W) image and the mask; ``size`` = ``fixed_size``, or
     the keypoint's when finite and > 0, else ``default_size``; angles outside [0, 360)
-    become -1; with ``one_per_location`` only the first keypoint at each position; then the
-    ``max_keypoints`` of highest response (None = all), in detection order.
+    become -1; with ``one_per_location`` only the strongest keypoint at each position
+    (:func:`unique_locations`); then the ``max_keypoints`` of highest response (None = all),
+    in detection order.
     """
     h, w = shape[:2]
-    out, seen = [], set()
+    out = []
     for kp in keypoints:
         x, y = kp.pt
         if not (np.isfinite(x) and np.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
             continue
         if mask is not None and mask[min(int(round(y)), h - 1), min(int(round(x)), w - 1)] == 0:
             continue
-        if one_per_location:
-            if (x, y) in seen:
-                continue
-            seen.add((x, y))
         if fixed_size is not None:
             size = float(fixed_size)
         else:
             size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else float(default_size)
         angle = float(kp.angle) if np.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
         out.append(cv2.KeyPoint(x, y, size, angle, float(kp.response), int(kp.octave), int(kp.class_id)))
+    if one_per_location:
+        out = list(unique_locations(out))
     if max_keypoints is not None and len(out) > max_keypoints:
         order = np.argsort(-np.array([kp.response for kp in out]), kind="stable")[:max_keypoints]
         out = [out[i] for i in np.sort(order)]
