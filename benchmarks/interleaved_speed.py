@@ -1,0 +1,74 @@
+"""detectAndCompute time of several features, interleaved image by image in one process.
+
+    python benchmarks/interleaved_speed.py --features sift,superpoint-lite \
+        --images ../shared/data/pose_pairs/tum_fr2_desk/images --count 10 --repeats 3
+
+This host's speed drifts by tens of percent between runs minutes apart, so a per-feature
+median from separate ``cvlearned bench`` runs can rank two features differently from one
+run to the next. Here every image is timed with every feature in turn, ``--repeats``
+rounds, after one untimed warm-up pass: drift hits all features alike. Prints the median
+ms per image of each feature and its ratio to the first, with the date and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import statistics
+import time
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--features", default="sift,superpoint-lite", help="comma-separated registered names")
+    parser.add_argument("--images", required=True, help="a folder of images (sorted by name)")
+    parser.add_argument("--count", type=int, default=10, help="the first N images")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-keypoints", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = parser.parse_args(argv)
+
+    import cv2
+    import torch
+
+    import cvlearned
+    from cvlearned.environment import cpu_name
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = [n.strip() for n in args.features.split(",") if n.strip()]
+    features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in names}
+    files = sorted(p for p in Path(args.images).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.count]
+    if not files:
+        parser.error(f"no images in {args.images}")
+    images = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files]
+
+    for image in images:  # warm-up: lazy weight loading, allocator, caches
+        for feature in features.values():
+            feature.detectAndCompute(image, None)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(args.repeats):
+        for image in images:
+            for name, feature in features.items():
+                t0 = time.perf_counter()
+                feature.detectAndCompute(image, None)
+                times[name].append((time.perf_counter() - t0) * 1000.0)
+
+    h, w = images[0].shape[:2]
+    print(f"- date: {datetime.date.today()}; cpu: {cpu_name()}; torch threads: {torch.get_num_threads()}; "
+          f"python {platform.python_version()}, opencv {cv2.__version__}, torch {torch.__version__}")
+    print(f"- {len(images)} images of {w}x{h} from {args.images}, {args.repeats} interleaved rounds\n")
+    print("| feature | median ms/img | vs " + names[0] + " |\n|---|---:|---:|")
+    first = statistics.median(times[names[0]])
+    for name in names:
+        median = statistics.median(times[name])
+        print(f"| {name} | {median:.1f} | {median / first:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
