@@ -23,7 +23,7 @@ WEIGHT_FILES: dict[str, str] = {
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v5.pt",
     "orinet": "orinet-v1.pt",
-    "ucn": "ucn-v1.pt",
+    "ucn": "ucn-v2.pt",
     "ucn-lite": "ucn-lite-v1.pt",
     "ucn-lite-nost": "ucn-lite-nost-v1.pt",
     "ucn-lite-affine": "ucn-lite-affine-v1.pt",
