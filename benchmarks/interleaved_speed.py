@@ -13,13 +13,8 @@ ms per image of each feature and its ratio to the first, with the date and machi
 from __future__ import annotations
 
 import argparse
-import datetime
-import platform
 import statistics
 import time
-from pathlib import Path
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,20 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)
 
-    import cv2
     import torch
 
     import cvlearned
-    from cvlearned.environment import cpu_name
+    from cvlearned.environment import describe_machine
+    from cvlearned.synthetic.photos import load_photo_folder
 
     if args.threads:
         torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.features.split(",") if n.strip()]
     features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in names}
-    files = sorted(p for p in Path(args.images).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.count]
-    if not files:
+    images = [image for _, image in load_photo_folder(args.images, limit=args.count)]
+    if not images:
         parser.error(f"no images in {args.images}")
-    images = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files]
 
     for image in images:  # warm-up: lazy weight loading, allocator, caches
         for feature in features.values():
@@ -59,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                 times[name].append((time.perf_counter() - t0) * 1000.0)
 
     h, w = images[0].shape[:2]
-    print(f"- date: {datetime.date.today()}; cpu: {cpu_name()}; torch threads: {torch.get_num_threads()}; "
-          f"python {platform.python_version()}, opencv {cv2.__version__}, torch {torch.__version__}")
+    print("- " + "; ".join(f"{key}: {value}" for key, value in describe_machine().items())
+          + f"; torch threads: {torch.get_num_threads()}")
     print(f"- {len(images)} images of {w}x{h} from {args.images}, {args.repeats} interleaved rounds\n")
     print("| feature | median ms/img | vs " + names[0] + " |\n|---|---:|---:|")
     first = statistics.median(times[names[0]])
