@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvlearned.models.onnx_runtime import METADATA_PREFIX
-from cvlearned.models.superpoint import nms
+from cvlearned.models.superpoint import nms, refine_keypoints
 
 __all__ = [
     "FLAVOURS",
@@ -260,7 +260,9 @@ class _ExportGraph(nn.Module):
         index = index[rows]
         x = index % w
         y = torch.div(index, w, rounding_mode="floor")
-        x, y = _refine(heat[0], x, y, self.refine_radius) if self.refine_radius > 0 else (x, y)
+        if self.refine_radius > 0:
+            refined = refine_keypoints(heat[0], torch.stack([x, y], dim=1), self.refine_radius)
+            x, y = refined[:, 0], refined[:, 1]
 
         # bilinear descriptor sampling at the cell centres, clamped to the border cells
         # (grid_sample with align_corners=True, written with Gather: no GridSample needed)
@@ -295,24 +297,6 @@ class _ExportGraph(nn.Module):
         nx = x.to(torch.float32) * 2.0 / size[3] - 1.0
         ny = y.to(torch.float32) * 2.0 / size[2] - 1.0
         return torch.stack([nx, ny], dim=1), descriptors, values
-
-
-def _refine(heat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N,) int64 peaks of the (H, W) heatmap → (N,) float32 heat-weighted centroids of their
-    (2r+1)² windows, zero beyond the border: :func:`~cvlearned.models.superpoint.refine_keypoints`
-    written with one flat ``Gather``."""
-    side = 2 * radius + 1
-    padded = F.pad(heat[None], (radius, radius, radius, radius))[0]  # (H + 2r, W + 2r)
-    width = torch._shape_as_tensor(padded)[1]
-    offsets = torch.arange(-radius, radius + 1, device=heat.device)
-    dy = offsets.repeat_interleave(side)  # (side²,) row offsets of the window, row-major
-    dx = offsets.repeat(side)
-    index = (y[:, None] + radius + dy[None]) * width + (x[:, None] + radius + dx[None])  # (N, side²)
-    window = padded.reshape(-1)[index]
-    total = window.sum(dim=1).clamp_min(1e-12)
-    ox = (window * dx.to(window.dtype)).sum(dim=1) / total
-    oy = (window * dy.to(window.dtype)).sum(dim=1) / total
-    return x.to(torch.float32) + ox, y.to(torch.float32) + oy
 
 
 def _output_names(flavour: str) -> list[str]:

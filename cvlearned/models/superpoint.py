@@ -166,19 +166,21 @@ def select_keypoints(
 
 
 def refine_keypoints(heat: torch.Tensor, points: torch.Tensor, radius: int) -> torch.Tensor:
-    """Sub-pixel positions: each (N, 2) integer (x, y) peak of the (H, W) heatmap moves to the
-    heat-weighted centroid of its (2r+1)² window (zero beyond the border, so the result
-    stays inside the image); ``radius`` 0 returns ``points`` unchanged."""
-    if radius <= 0 or points.shape[0] == 0:
+    """Sub-pixel positions: each (N, 2) integer-valued (x, y) peak of the (H, W) heatmap moves
+    to the heat-weighted centroid of its (2r+1)² window (zero beyond the border, so the result
+    stays inside the image) → (N, 2) in the heatmap's dtype; ``radius`` 0 returns ``points``
+    unchanged. One flat gather, so the ONNX export (``cvlearned.adapters.onnx``) traces it."""
+    if radius <= 0:
         return points
-    padded = F.pad(heat, (radius, radius, radius, radius))
-    offsets = torch.arange(-radius, radius + 1)
+    padded = F.pad(heat[None], (radius, radius, radius, radius))[0]  # (H + 2r, W + 2r)
+    offsets = torch.arange(-radius, radius + 1, device=heat.device)
     xs, ys = points[:, 0].long() + radius, points[:, 1].long() + radius
-    window = padded[(ys[:, None] + offsets)[:, :, None], (xs[:, None] + offsets)[:, None, :]]  # (N, k, k) [dy, dx]
+    index = (ys[:, None, None] + offsets[None, :, None]) * padded.shape[1] + (xs[:, None, None] + offsets[None, None, :])
+    window = padded.reshape(-1)[index]  # (N, k, k) [dy, dx]
     weights = window / window.sum(dim=(1, 2), keepdim=True).clamp_min(1e-12)
     dx = (weights.sum(dim=1) * offsets.to(weights.dtype)).sum(dim=1)
     dy = (weights.sum(dim=2) * offsets.to(weights.dtype)).sum(dim=1)
-    return points + torch.stack([dx, dy], dim=1).to(points.dtype)
+    return points.to(weights.dtype) + torch.stack([dx, dy], dim=1)
 
 
 def sample_descriptors(descriptors: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
