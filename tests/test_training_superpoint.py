@@ -19,7 +19,8 @@ from cvlearned.training.magicpoint import magicpoint_batch, train_magicpoint, wa
 from cvlearned.training.superpoint_config import load_config
 from cvlearned.training.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
 from cvlearned.training.superpoint_losses import (
-    cell_labels, descriptor_loss, detector_loss, infonce_descriptor_loss, valid_cells,
+    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, valid_cells,
+    warp_heatmap,
 )
 
 CONFIG = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs" / "superpoint-lite.yaml"
@@ -197,6 +198,49 @@ def test_infonce_loss_follows_the_homography_and_ignores_invalid_cells():
     assert float(infonce_descriptor_loss(desc, duplicated, shift, valid, temperature=0.01)) < 1e-6
 
 
+def _peaks(h: int, w: int, points: list[tuple[int, int]]) -> torch.Tensor:
+    heat = torch.zeros(1, h, w)
+    for x, y in points:
+        heat[0, y, x] = 1.0
+    return heat
+
+
+def test_warp_heatmap_by_a_translation_reads_the_shifted_pixel():
+    heat_b = torch.rand(1, 12, 16)
+    shift = torch.tensor([[[1.0, 0, 3.0], [0, 1.0, 2.0], [0, 0, 1.0]]])  # a pixel (x, y) is b pixel (x+3, y+2)
+    warped, inside = warp_heatmap(heat_b, shift)
+    assert torch.allclose(warped[0, :10, :13], heat_b[0, 2:, 3:], atol=1e-6)
+    assert inside[0, :10, :13].all() and not inside[0, 10:].any() and not inside[0, :, 13:].any()
+
+
+def test_consistency_loss_zero_for_covariant_peaks_and_high_for_displaced_ones():
+    points_a = [(5, 6), (20, 9), (12, 25), (27, 27)]
+    heat_a = _peaks(32, 32, points_a)
+    shift = torch.tensor([[[1.0, 0, 2.0], [0, 1.0, 1.0], [0, 0, 1.0]]])
+    covariant = _peaks(32, 32, [(x + 2, y + 1) for x, y in points_a])
+    assert float(heatmap_consistency_loss(heat_a, covariant, shift)) < 1e-6
+    displaced = _peaks(32, 32, [(x + 4, y + 1) for x, y in points_a])  # 2 px off the true position
+    assert float(heatmap_consistency_loss(heat_a, displaced, shift)) == pytest.approx(1.0)
+    half = _peaks(32, 32, [(x + 2, y + 1) for x, y in points_a[:2]])  # two of four peaks found
+    assert float(heatmap_consistency_loss(heat_a, half, shift)) == pytest.approx(2 / 6)
+    assert float(heatmap_consistency_loss(heat_a, 0.5 * covariant, shift)) == pytest.approx(0.25 / 1.25)
+
+
+def test_consistency_loss_ignores_windows_without_view_b_content():
+    heat_a = _peaks(32, 32, [(4, 4), (20, 20)])
+    heat_b = _peaks(32, 32, [(4, 4), (28, 28)])  # the second peak disagrees ...
+    valid_b = torch.ones(1, 32, 32)
+    valid_b[:, 16:, 16:] = 0  # ... where view b has no content
+    eye = torch.eye(3)[None]
+    assert float(heatmap_consistency_loss(heat_a, heat_b, eye)) == pytest.approx(2 / 4)
+    assert float(heatmap_consistency_loss(heat_a, heat_b, eye, valid_b)) < 1e-6
+
+
+def test_joint_config_rejects_negative_consistency_weight(cfg):
+    with pytest.raises(ValueError, match="consistency_weight"):
+        dataclasses.replace(cfg.joint, consistency_weight=-1.0)
+
+
 def test_joint_config_rejects_unknown_descriptor_loss(cfg):
     with pytest.raises(ValueError, match="descriptor_loss"):
         dataclasses.replace(cfg.joint, descriptor_loss="triplet")
@@ -239,6 +283,20 @@ def test_joint_losses_are_finite_for_a_pair(cfg, loss):
     assert all(torch.isfinite(v) for v in losses.values())
     total = float(losses["total"].detach())
     assert total == pytest.approx(float((losses["detector"] + losses["descriptor"]).detach()), rel=1e-6)
+
+
+def test_joint_losses_add_the_weighted_consistency_term_with_a_gradient(cfg):
+    cfg = dataclasses.replace(cfg, joint=dataclasses.replace(cfg.joint, descriptor_weight=0.5, consistency_weight=2.0))
+    gray = np.ascontiguousarray(bundled_photo("astronaut")[100:164, 100:196, 1])
+    pair = joint_pair(gray, np.array([[30.0, 30.0]], np.float32), np.random.default_rng(0), cfg)
+    torch.manual_seed(0)
+    net = build_net(cfg.preset)
+    losses = joint_losses(net, [pair], cfg)
+    assert 0.0 < float(losses["consistency"].detach()) <= 1.0
+    expected = losses["detector"] + 0.5 * losses["descriptor"] + 2.0 * losses["consistency"]
+    assert float(losses["total"].detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    losses["consistency"].backward()
+    assert net.convPb.weight.grad is not None and float(net.convPb.weight.grad.abs().sum()) > 0
 
 
 # ------------------------------------------------------------------ second round (CLI)

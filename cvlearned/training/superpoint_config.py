@@ -76,6 +76,7 @@ class JointConfig:
     neg_margin: float = 0.2
     radius: float = 8.0
     temperature: float = 0.1  # infonce only
+    consistency_weight: float = 0.0  # heatmap repeatability term (superpoint_losses); 0 = off
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
                                                        max_perspective=0.15, max_translation=0.1, center_region=0.5)
@@ -93,6 +94,8 @@ class JointConfig:
             raise ValueError(f"joint.descriptor_loss must be 'hinge' or 'infonce', got {self.descriptor_loss!r}")
         if not self.temperature > 0:
             raise ValueError(f"joint.temperature must be > 0, got {self.temperature!r}")
+        if self.consistency_weight < 0:
+            raise ValueError(f"joint.consistency_weight must be >= 0, got {self.consistency_weight!r}")
 
 
 @dataclass(frozen=True)

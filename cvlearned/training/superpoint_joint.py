@@ -4,7 +4,8 @@ Each pair is a pseudo-labelled crop (view a) and its warp by a random homography
 (view b), both with independent photometric changes. Loss per pair:
 ``CE(a) + CE(b) + descriptor_weight * desc(a, b, H)`` (:mod:`superpoint_losses`; desc is
 the paper's hinge or the dual-softmax InfoNCE, ``joint.descriptor_loss``), where view b's
-cross-entropy and descriptor loss ignore cells without image content. Initialised from
+cross-entropy and descriptor loss ignore cells without image content, plus, when
+``joint.consistency_weight`` > 0, that weight times the heatmap repeatability term. Initialised from
 the MagicPoint weights; seeded per step; resumable from ``out/checkpoint.pt``.
 """
 
@@ -17,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvlearned.models.superpoint import build_net
+from cvlearned.models.superpoint import build_net, heatmap_from_logits
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
 from cvlearned.training.magicpoint import warp_points
 from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import (
-    cell_labels, descriptor_loss, detector_loss, infonce_descriptor_loss, valid_cells,
+    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, valid_cells,
 )
 from cvlearned.weight_files import load_into, load_state_dict
 
@@ -57,7 +58,7 @@ def joint_pair(image: np.ndarray, points: np.ndarray, rng: np.random.Generator, 
 
 def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainConfig,
                  channels_last: bool = False) -> dict[str, torch.Tensor]:
-    """Forward both views of every pair → {"detector", "descriptor", "total"} (scalars)."""
+    """Forward both views of every pair → {"detector", "descriptor", "consistency", "total"} (scalars)."""
     j = cfg.joint
     x = torch.from_numpy(np.stack([p["a"] for p in pairs] + [p["b"] for p in pairs])).float()[:, None] / 255.0
     if channels_last:
@@ -74,7 +75,15 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
         return descriptor_loss(desc[i], desc[n + i], H, valid_b[i], j.radius, j.pos_margin, j.neg_margin, j.lambda_d)
 
     des = torch.stack([pair_loss(i, torch.from_numpy(p["H"]).float()) for i, p in enumerate(pairs)]).mean()
-    return {"detector": det, "descriptor": des, "total": det + j.descriptor_weight * des}
+    total = det + j.descriptor_weight * des
+    con = torch.zeros(())
+    if j.consistency_weight > 0:
+        heat = heatmap_from_logits(logits)
+        Hs = torch.from_numpy(np.stack([p["H"] for p in pairs])).float()
+        valid_px = torch.from_numpy(np.stack([p["valid_b"] for p in pairs]))
+        con = heatmap_consistency_loss(heat[:n], heat[n:], Hs, valid_px)
+        total = total + j.consistency_weight * con
+    return {"detector": det, "descriptor": des, "consistency": con, "total": total}
 
 
 def train_joint(
@@ -101,7 +110,7 @@ def train_joint(
         losses["total"].backward()
         opt.step()
         return {"loss": float(losses["total"].detach()), "detector": float(losses["detector"].detach()),
-                "descriptor": float(losses["descriptor"].detach())}
+                "descriptor": float(losses["descriptor"].detach()), "consistency": float(losses["consistency"].detach())}
 
     schedule = StepSchedule(j.steps, j.lr, j.warmup_steps, j.log_every, j.checkpoint_every, j.max_minutes)
     history = run_steps(net, opt, out / "checkpoint.pt", cfg, schedule, step_fn, log, desc="superpoint joint",

@@ -10,6 +10,13 @@
   loss is the dual-softmax cross-entropy of that pair among all view-b cells (row) and
   all view-a cells (column) at temperature tau. Measured against the hinge loss in
   weights/superpoint-lite-v5.md.
+* Detector, optional (``consistency_weight``): a repeatability term in the spirit of
+  R2D2's (Revaud et al., 2019), which compares a heatmap with the other view's warped
+  one. Ours is the normalised squared difference ``sum (a - b~)^2 / sum (a^2 + b~^2)``
+  over view-a pixels that map onto view-b content (b~: view b's full-resolution heatmap
+  warped into view a), in [0, 1]: 0 when the peaks sit at the same scene points with
+  the same heat, 1 when they never coincide. Unlike R2D2's windowed cosine it also
+  counts a peak that has no partner at all in the other view.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ import torch.nn.functional as F
 
 from cvlearned.models.superpoint import CELL
 
-__all__ = ["cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss"]
+__all__ = [
+    "cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss",
+    "warp_heatmap", "heatmap_consistency_loss",
+]
 
 DUSTBIN = CELL * CELL
 
@@ -141,3 +151,39 @@ def infonce_descriptor_loss(
     cols = sim[:, target[query]].t().masked_fill(~inside[None, :], float("-inf"))  # (Nq, Na)
     col_loss = F.cross_entropy(cols, torch.nonzero(query)[:, 0])
     return 0.5 * (row_loss + col_loss)
+
+
+def warp_heatmap(heat_b: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, h, w) view-b maps and (B, 3, 3) H (view a → view b pixels) → view b resampled at
+    H(p) for every view-a pixel p (bilinear, (B, h, w)) and where H(p) lies inside view b."""
+    b, h, w = heat_b.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=heat_b.device), torch.arange(w, device=heat_b.device), indexing="ij")
+    pix = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3).to(heat_b.dtype)
+    q = pix @ H.to(heat_b).transpose(1, 2)  # (B, h*w, 3)
+    depth = q[..., 2]
+    xy = q[..., :2] / depth.clamp_min(1e-9)[..., None]
+    inside = (depth > 0) & (xy[..., 0] >= 0) & (xy[..., 0] <= w - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= h - 1)
+    grid = torch.stack([2 * xy[..., 0] / (w - 1) - 1, 2 * xy[..., 1] / (h - 1) - 1], -1).reshape(b, h, w, 2)
+    warped = F.grid_sample(heat_b[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=True)[:, 0]
+    return warped, inside.reshape(b, h, w)
+
+
+def heatmap_consistency_loss(
+    heat_a: torch.Tensor,
+    heat_b: torch.Tensor,
+    H: torch.Tensor,
+    valid_b: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Normalised squared difference of (B, h, w) heatmaps of view a and view b = H(a).
+
+    ``H`` (B, 3, 3) maps view-a pixels to view-b pixels; ``valid_b`` (B, h, w) marks view-b
+    pixels with image content. Over view-a pixels that map onto view-b content, returns
+    ``sum (a - b~)^2 / sum (a^2 + b~^2)`` in [0, 1] (b~: view b resampled at H(p)); 0 when
+    no heat falls there.
+    """
+    warped, inside = warp_heatmap(heat_b, H)
+    if valid_b is not None:
+        valid_warped, _ = warp_heatmap(valid_b.to(heat_b.dtype), H)
+        inside = inside & (valid_warped > 0.999)
+    a, b = heat_a[inside], warped[inside]
+    return ((a - b) ** 2).sum() / (a**2 + b**2).sum().clamp_min(1e-12)
