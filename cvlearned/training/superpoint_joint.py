@@ -5,8 +5,9 @@ Each pair is a pseudo-labelled crop (view a) and its warp by a random homography
 ``CE(a) + CE(b) + descriptor_weight * desc(a, b, H)`` (:mod:`superpoint_losses`; desc is
 the paper's hinge or the dual-softmax InfoNCE, ``joint.descriptor_loss``), where view b's
 cross-entropy and descriptor loss ignore cells without image content, plus, when
-``joint.consistency_weight`` > 0, that weight times the heatmap repeatability term. Initialised from
-the MagicPoint weights; seeded per step; resumable from ``out/checkpoint.pt``.
+``joint.consistency_weight`` > 0, that weight times the heatmap repeatability term.
+Initialised from the MagicPoint weights; seeded per step; resumable from
+``out/checkpoint.pt``.
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ def train_joint(
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         opt.step()
-        return {"loss": float(losses["total"].detach()), "detector": float(losses["detector"].detach()),
-                "descriptor": float(losses["descriptor"].detach()), "consistency": float(losses["consistency"].detach())}
+        logged = {name: float(value.detach()) for name, value in losses.items()}
+        logged["loss"] = logged.pop("total")
+        return logged
 
     schedule = StepSchedule(j.steps, j.lr, j.warmup_steps, j.log_every, j.checkpoint_every, j.max_minutes)
     history = run_steps(net, opt, out / "checkpoint.pt", cfg, schedule, step_fn, log, desc="superpoint joint",
