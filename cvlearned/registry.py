@@ -65,7 +65,7 @@ def feature_spec(name: str) -> FeatureSpec:
 
 
 #: features the examples use by default, best first by the measured benchmarks (README):
-#: hardnet-lite is on par with SIFT; superpoint-lite-v6 is still clearly below it
+#: hardnet-lite is on par with SIFT; superpoint-lite-v7 is still clearly below it
 DEFAULT_PREFERENCE = ("hardnet-lite", "superpoint-lite", "sift")
 
 

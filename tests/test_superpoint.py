@@ -223,7 +223,7 @@ def test_shipped_lite_weights_are_registered_and_verified():
     from cvlearned.models.register import registered_presets
     from cvlearned.weight_files import load_manifest, weights_dir
 
-    entry = load_manifest()["superpoint-lite-v6.pt"]
+    entry = load_manifest()["superpoint-lite-v7.pt"]
     assert entry.model == "superpoint-lite" and (weights_dir() / entry.model_card).is_file()
     assert "superpoint-lite" in registered_presets() and "superpoint-lite" in cvlearned.list_features("learned")
     sp = cvlearned.create("superpoint-lite")

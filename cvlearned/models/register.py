@@ -21,7 +21,7 @@ WEIGHT_FILES: dict[str, str] = {
     "hardnet": "hardnet-v1.pt",
     "hardnet-lite": "hardnet-lite-v1.pt",
     "superpoint": "superpoint-v1.pt",
-    "superpoint-lite": "superpoint-lite-v6.pt",
+    "superpoint-lite": "superpoint-lite-v7.pt",
     "orinet": "orinet-v1.pt",
     "ucn": "ucn-v2.pt",
     "ucn-lite": "ucn-lite-v1.pt",

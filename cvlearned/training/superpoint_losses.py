@@ -9,7 +9,7 @@
   maps into view b has one positive, the view-b cell containing the mapped centre; the
   loss is the dual-softmax cross-entropy of that pair among all view-b cells (row) and
   all view-a cells (column) at temperature tau. Measured against the hinge loss in
-  weights/superpoint-lite-v6.md.
+  weights/superpoint-lite-v7.md.
 * Detector, optional (``consistency_weight``): a repeatability term in the spirit of
   R2D2's (Revaud et al., 2019), which compares a heatmap with the other view's warped
   one. Ours is the normalised squared difference ``sum (a - b~)^2 / sum (a^2 + b~^2)``
@@ -18,7 +18,7 @@
   the same heat, 1 when they never coincide. Unlike R2D2's windowed cosine it also
   counts a peak that has no partner at all in the other view. A uniform heatmap scores 0
   too, so the cross-entropy must stay beside it: at weight 3 the heatmap collapsed below
-  the detection threshold (weights/superpoint-lite-v6.md); weight 1 is measured.
+  the detection threshold (weights/superpoint-lite-v7.md); weight 1 is measured.
 """
 
 from __future__ import annotations
