@@ -67,7 +67,9 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
     logits, desc = net(x)
     n = len(pairs)
     labels = torch.from_numpy(np.stack([p["labels_a"] for p in pairs] + [p["labels_b"] for p in pairs]))
-    valid_b = valid_cells(torch.from_numpy(np.stack([p["valid_b"] for p in pairs])))
+    Hs = torch.from_numpy(np.stack([p["H"] for p in pairs])).float()  # (n, 3, 3)
+    valid_px = torch.from_numpy(np.stack([p["valid_b"] for p in pairs]))  # (n, H, W)
+    valid_b = valid_cells(valid_px)
     valid = torch.cat([torch.ones_like(valid_b), valid_b])
     det = 2.0 * detector_loss(logits, labels, valid)
     def pair_loss(i: int, H: torch.Tensor) -> torch.Tensor:
@@ -75,13 +77,11 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
             return infonce_descriptor_loss(desc[i], desc[n + i], H, valid_b[i], j.temperature)
         return descriptor_loss(desc[i], desc[n + i], H, valid_b[i], j.radius, j.pos_margin, j.neg_margin, j.lambda_d)
 
-    des = torch.stack([pair_loss(i, torch.from_numpy(p["H"]).float()) for i, p in enumerate(pairs)]).mean()
+    des = torch.stack([pair_loss(i, Hs[i]) for i in range(n)]).mean()
     total = det + j.descriptor_weight * des
     con = torch.zeros(())
     if j.consistency_weight > 0:
         heat = heatmap_from_logits(logits)
-        Hs = torch.from_numpy(np.stack([p["H"] for p in pairs])).float()
-        valid_px = torch.from_numpy(np.stack([p["valid_b"] for p in pairs]))
         con = heatmap_consistency_loss(heat[:n], heat[n:], Hs, valid_px)
         total = total + j.consistency_weight * con
     return {"detector": det, "descriptor": des, "consistency": con, "total": total}

@@ -77,8 +77,9 @@ def cell_centres(hc: int, wc: int, device: torch.device | None = None) -> torch.
 
 
 def _apply_h(H: torch.Tensor, pts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    p = torch.cat([pts, torch.ones_like(pts[:, :1])], 1) @ H.T
-    return p[:, :2] / p[:, 2:3].clamp_min(1e-9), p[:, 2]
+    """(..., 3, 3) H and (N, 2) points → (..., N, 2) mapped points and (..., N) depths."""
+    p = torch.cat([pts, torch.ones_like(pts[:, :1])], 1) @ H.transpose(-1, -2)
+    return p[..., :2] / p[..., 2:3].clamp_min(1e-9), p[..., 2]
 
 
 def _warped_centres(H: torch.Tensor, centres: torch.Tensor, hc: int, wc: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,10 +161,8 @@ def warp_heatmap(heat_b: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor, t
     H(p) for every view-a pixel p (bilinear, (B, h, w)) and where H(p) lies inside view b."""
     b, h, w = heat_b.shape
     ys, xs = torch.meshgrid(torch.arange(h, device=heat_b.device), torch.arange(w, device=heat_b.device), indexing="ij")
-    pix = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3).to(heat_b.dtype)
-    q = pix @ H.to(heat_b).transpose(1, 2)  # (B, h*w, 3)
-    depth = q[..., 2]
-    xy = q[..., :2] / depth.clamp_min(1e-9)[..., None]
+    pix = torch.stack([xs.reshape(-1), ys.reshape(-1)], 1).to(heat_b.dtype)  # (h*w, 2)
+    xy, depth = _apply_h(H.to(heat_b), pix)  # (B, h*w, 2), (B, h*w)
     inside = (depth > 0) & (xy[..., 0] >= 0) & (xy[..., 0] <= w - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= h - 1)
     grid = torch.stack([2 * xy[..., 0] / (w - 1) - 1, 2 * xy[..., 1] / (h - 1) - 1], -1).reshape(b, h, w, 2)
     warped = F.grid_sample(heat_b[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=True)[:, 0]
