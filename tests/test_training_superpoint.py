@@ -324,3 +324,32 @@ def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
     assert main(common + ["--detector", str(detector)]) == 0
     images, points = load_adapted(out / "adapt.npz")
     assert images.shape == (2, 64, 96) and len(points) == 2
+
+
+def test_joint_stage_from_random_weights_trains_the_full_preset_on_given_labels(tmp_path):
+    """``--init none``: the full-width preset learns from an adapt.npz another model wrote."""
+    import cv2
+    import yaml
+
+    from cvlearned.training.train_superpoint import main
+    from cvlearned.weight_files import WeightsError, load_state_dict
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), cv2.resize(bundled_photo("astronaut"), (192, 128)))
+    raw = yaml.safe_load(CONFIG.read_text())
+    raw["adapt"].update(homographies=2, image_size=[96, 64])
+    raw["joint"].update(steps=2, batch_size=2, warmup_steps=1, log_every=1)
+    lite, full = tmp_path / "lite.yaml", tmp_path / "full.yaml"
+    lite.write_text(yaml.safe_dump(raw))
+    full.write_text(yaml.safe_dump({**raw, "preset": "superpoint"}))
+    detector = tmp_path / "lite.pt"
+    torch.save(build_net("superpoint-lite").state_dict(), detector)
+    out = tmp_path / "run"
+    images = ["--out", str(out), "--images", str(photos)]
+    assert main(["--stage", "adapt", "--config", str(lite), "--detector", str(detector), *images]) == 0
+    with pytest.raises(WeightsError, match="magicpoint"):  # no --init: this run's MagicPoint, absent here
+        main(["--stage", "joint", "--config", str(full), *images])
+    assert main(["--stage", "joint", "--config", str(full), "--init", "none", *images]) == 0
+    state = load_state_dict(out / "joint" / "final.pt")
+    assert set(state) == set(build_net("superpoint").state_dict())

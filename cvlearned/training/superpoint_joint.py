@@ -91,7 +91,7 @@ def train_joint(
     cfg: SuperPointTrainConfig, images: np.ndarray, points: list[np.ndarray], out: Path, log: logging.Logger,
     init: str | os.PathLike | None = None, progress: bool = True, max_steps_this_run: int | None = None,
 ) -> tuple[torch.nn.Module, list[dict[str, float]]]:
-    """Train (or resume) from the MagicPoint weights ``init`` → (net in eval mode, history)."""
+    """Train (or resume) from the weights ``init`` (None: random) → (net in eval mode, history)."""
     j = cfg.joint
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
