@@ -326,8 +326,8 @@ def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
     assert images.shape == (2, 64, 96) and len(points) == 2
 
 
-def test_joint_stage_from_random_weights_trains_the_full_preset_on_given_labels(tmp_path):
-    """``--init none``: the full-width preset learns from an adapt.npz another model wrote."""
+def test_joint_stage_trains_the_full_preset_from_random_or_widened_lite_weights(tmp_path):
+    """``--init none`` / ``--init LITE --widen``: the full preset learns from another model's adapt.npz."""
     import cv2
     import yaml
 
@@ -353,3 +353,11 @@ def test_joint_stage_from_random_weights_trains_the_full_preset_on_given_labels(
     assert main(["--stage", "joint", "--config", str(full), "--init", "none", *images]) == 0
     state = load_state_dict(out / "joint" / "final.pt")
     assert set(state) == set(build_net("superpoint").state_dict())
+    wide = tmp_path / "wide"
+    (wide / "adapt.npz").parent.mkdir()
+    (wide / "adapt.npz").write_bytes((out / "adapt.npz").read_bytes())
+    widened = ["--stage", "joint", "--out", str(wide), "--images", str(photos), "--widen"]
+    with pytest.raises(WeightsError, match="cannot widen"):  # the full net does not fit into the lite one
+        main(widened + ["--config", str(lite), "--init", str(out / "joint" / "final.pt")])
+    assert main(widened + ["--config", str(full), "--init", str(detector)]) == 0
+    assert "by widening" in (wide / "joint" / "train.log").read_text()

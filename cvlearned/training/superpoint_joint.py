@@ -27,7 +27,8 @@ from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import (
     cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, valid_cells,
 )
-from cvlearned.weight_files import load_into, load_state_dict
+from cvlearned.training.net_widening import widen_state_dict
+from cvlearned.weight_files import WeightsError, load_into, load_state_dict
 
 __all__ = ["load_adapted", "joint_pair", "joint_losses", "train_joint"]
 
@@ -90,14 +91,26 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
 def train_joint(
     cfg: SuperPointTrainConfig, images: np.ndarray, points: list[np.ndarray], out: Path, log: logging.Logger,
     init: str | os.PathLike | None = None, progress: bool = True, max_steps_this_run: int | None = None,
+    widen: bool = False,
 ) -> tuple[torch.nn.Module, list[dict[str, float]]]:
-    """Train (or resume) from the weights ``init`` (None: random) → (net in eval mode, history)."""
+    """Train (or resume) from the weights ``init`` (None: random) → (net in eval mode, history).
+
+    ``widen``: ``init`` is a narrower net of the same layout (e.g. superpoint-lite for the
+    full preset), embedded function-preservingly (:mod:`cvlearned.training.net_widening`).
+    """
     j = cfg.joint
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     net = build_net(cfg.preset)
     if init is not None:
-        load_into(net, load_state_dict(init), init)
+        state = load_state_dict(init)
+        if widen:
+            try:
+                state = widen_state_dict(state, net.state_dict())
+            except ValueError as exc:
+                raise WeightsError(f"cannot widen {init} into {cfg.preset}: {exc}") from exc
+            log.info("initialised %s by widening %s", cfg.preset, init)
+        load_into(net, state, init)
     opt = torch.optim.Adam(net.parameters(), lr=j.lr)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)

@@ -14,8 +14,9 @@ iteration) starts a new ``--out`` from a trained model:
     cvlearned train superpoint --stage adapt --out runs/sp2 --images DIR --detector runs/sp/joint/final.pt
     cvlearned train superpoint --stage joint --out runs/sp2 --images DIR --init runs/sp/joint/final.pt
 
-``--init none`` trains the joint stage from random weights on an existing ``adapt.npz``
-(how the full-width ``superpoint`` preset learns from labels made by a trained lite model).
+``--init none`` trains the joint stage from random weights on an existing ``adapt.npz``;
+``--init LITE.pt --widen`` starts the full-width ``superpoint`` preset from a trained
+``superpoint-lite``, computing exactly its function (:mod:`cvlearned.training.net_widening`).
 
 Photos are split by name: every 10th file (sorted) is held out.
 Logs go to ``<stage folder>/train.log``.
@@ -83,7 +84,9 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     images, points = load_adapted(out / "adapt.npz")
     init = None if args.init == "none" else args.init or out / "magicpoint" / "final.pt"
-    net, _ = train_joint(cfg, images, points, folder, log, init=init)
+    if args.widen and init is None:
+        raise SystemExit("--widen needs --init PATH")
+    net, _ = train_joint(cfg, images, points, folder, log, init=init, widen=args.widen)
     export_weights(net, folder / "final.pt")
     if args.export:
         path = export_weights(net, args.export)
@@ -102,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detector", help="adapt stage: weights that label the photos (default: --out's MagicPoint)")
     parser.add_argument("--init", help="joint stage: initial weights (default: --out's MagicPoint; "
                         "'none': random initialisation, trained on the pseudo-labels alone)")
+    parser.add_argument("--widen", action="store_true",
+                        help="joint stage: --init is a narrower preset's file (superpoint-lite for superpoint), "
+                             "embedded function-preservingly")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
