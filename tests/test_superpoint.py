@@ -219,19 +219,24 @@ def test_describes_foreign_keypoints(lite_file, photo_gray):
 
 
 # --------------------------------------------------------------- shipped weights
-def test_shipped_lite_weights_are_registered_and_verified():
+@pytest.mark.parametrize("preset,file,name", [
+    ("superpoint-lite", "superpoint-lite-v7.pt", "Feature2D.SuperPoint-Lite"),
+    ("superpoint", "superpoint-v1.pt", "Feature2D.SuperPoint"),
+])
+def test_shipped_weights_of_both_presets_are_registered_and_verified(preset, file, name):
     from cvlearned.models.register import registered_presets
     from cvlearned.weight_files import load_manifest, weights_dir
 
-    entry = load_manifest()["superpoint-lite-v7.pt"]
-    assert entry.model == "superpoint-lite" and (weights_dir() / entry.model_card).is_file()
-    assert "superpoint-lite" in registered_presets() and "superpoint-lite" in cvlearned.list_features("learned")
-    sp = cvlearned.create("superpoint-lite")
-    assert isinstance(sp, SuperPoint) and sp.getDefaultName() == "Feature2D.SuperPoint-Lite"
+    entry = load_manifest()[file]
+    assert entry.model == preset and (weights_dir() / entry.model_card).is_file()
+    assert preset in registered_presets() and preset in cvlearned.list_features("learned")
+    sp = cvlearned.create(preset, device="cpu")
+    assert isinstance(sp, SuperPoint) and sp.getDefaultName() == name and sp.config.preset == preset
 
 
-def test_shipped_model_regression_mma3():
+@pytest.mark.parametrize("preset", ["superpoint-lite", "superpoint"])
+def test_shipped_model_regression_mma3(preset):
     """The shipped model keeps >= 80 % of the MMA@3 its model card records on the bundled set."""
     from regression_sets import check_shipped_model_regression
 
-    check_shipped_model_regression("superpoint-lite", device="cpu")
+    check_shipped_model_regression(preset, device="cpu")
