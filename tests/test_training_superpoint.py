@@ -300,23 +300,32 @@ def test_joint_losses_add_the_weighted_consistency_term_with_a_gradient(cfg):
 
 
 # ------------------------------------------------------------------ second round (CLI)
-def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
+def _tiny_cli_run(tmp_path: Path) -> tuple[Path, dict, Path]:
+    """A one-photo folder, the lite config as a dict with a tiny adapt stage, and a random
+    superpoint-lite weight file → (photos, raw config, detector)."""
     import cv2
     import yaml
-
-    from cvlearned.training.train_superpoint import main
-    from cvlearned.weight_files import WeightsError
 
     photos = tmp_path / "photos"
     photos.mkdir()
     cv2.imwrite(str(photos / "a.png"), cv2.resize(bundled_photo("astronaut"), (192, 128)))
     raw = yaml.safe_load(CONFIG.read_text())
     raw["adapt"].update(homographies=2, image_size=[96, 64])
-    config = tmp_path / "round2.yaml"
-    config.write_text(yaml.safe_dump(raw))
     torch.manual_seed(0)
     detector = tmp_path / "trained.pt"
     torch.save(build_net("superpoint-lite").state_dict(), detector)
+    return photos, raw, detector
+
+
+def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
+    import yaml
+
+    from cvlearned.training.train_superpoint import main
+    from cvlearned.weight_files import WeightsError
+
+    photos, raw, detector = _tiny_cli_run(tmp_path)
+    config = tmp_path / "round2.yaml"
+    config.write_text(yaml.safe_dump(raw))
     out = tmp_path / "round2"
     common = ["--stage", "adapt", "--config", str(config), "--out", str(out), "--images", str(photos)]
     with pytest.raises(WeightsError, match="magicpoint"):  # no --detector: this run's MagicPoint, absent here
@@ -328,23 +337,16 @@ def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
 
 def test_joint_stage_trains_the_full_preset_from_random_or_widened_lite_weights(tmp_path):
     """``--init none`` / ``--init LITE --widen``: the full preset learns from another model's adapt.npz."""
-    import cv2
     import yaml
 
     from cvlearned.training.train_superpoint import main
     from cvlearned.weight_files import WeightsError, load_state_dict
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    cv2.imwrite(str(photos / "a.png"), cv2.resize(bundled_photo("astronaut"), (192, 128)))
-    raw = yaml.safe_load(CONFIG.read_text())
-    raw["adapt"].update(homographies=2, image_size=[96, 64])
+    photos, raw, detector = _tiny_cli_run(tmp_path)
     raw["joint"].update(steps=2, batch_size=2, warmup_steps=1, log_every=1)
     lite, full = tmp_path / "lite.yaml", tmp_path / "full.yaml"
     lite.write_text(yaml.safe_dump(raw))
     full.write_text(yaml.safe_dump({**raw, "preset": "superpoint"}))
-    detector = tmp_path / "lite.pt"
-    torch.save(build_net("superpoint-lite").state_dict(), detector)
     out = tmp_path / "run"
     images = ["--out", str(out), "--images", str(photos)]
     assert main(["--stage", "adapt", "--config", str(lite), "--detector", str(detector), *images]) == 0

@@ -82,10 +82,10 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
     folder.mkdir(parents=True, exist_ok=True)
     log = setup_logging(folder, "cvlearned.train_superpoint.joint")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    images, points = load_adapted(out / "adapt.npz")
     init = None if args.init == "none" else args.init or out / "magicpoint" / "final.pt"
     if args.widen and init is None:
         raise SystemExit("--widen needs --init PATH")
+    images, points = load_adapted(out / "adapt.npz")
     net, _ = train_joint(cfg, images, points, folder, log, init=init, widen=args.widen)
     export_weights(net, folder / "final.pt")
     if args.export:
