@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvlearned.models.superpoint import CELL, build_net
+from cvlearned.models.superpoint import CELL, build_net, heatmap_from_logits, refine_keypoints
 from cvlearned.synthetic.homography import sample_homography
 from cvlearned.synthetic.photos import bundled_photo
 from cvlearned.synthetic.shapes import SHAPE_KINDS, load_or_make_shapes, render_shape
@@ -19,8 +19,8 @@ from cvlearned.training.magicpoint import magicpoint_batch, train_magicpoint, wa
 from cvlearned.training.superpoint_config import load_config
 from cvlearned.training.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
 from cvlearned.training.superpoint_losses import (
-    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, valid_cells,
-    warp_heatmap,
+    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, soft_cell_targets,
+    valid_cells, warp_heatmap,
 )
 
 CONFIG = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs" / "superpoint-lite.yaml"
@@ -70,6 +70,43 @@ def test_cell_labels_place_points_and_dustbin():
     assert labels.shape == (3, 4)
     assert labels[0, 1] == 3 * CELL + 2 and labels[0, 0] == 0 and labels[2, 2] == 1 * CELL + 7
     assert (labels == 64).sum() == 12 - 3
+
+
+def test_soft_targets_of_integer_points_are_the_one_hot_cell_labels():
+    points = np.array([[10.0, 3.0], [0.0, 0.0], [23.0, 17.0]])
+    soft = soft_cell_targets(points, 24, 32)
+    assert soft.shape == (65, 3, 4) and soft.dtype == np.float32
+    assert np.array_equal(soft.argmax(axis=0), cell_labels(points, 24, 32)) and set(np.unique(soft)) == {0.0, 1.0}
+
+
+def _heatmap_of_targets(targets: np.ndarray) -> torch.Tensor:
+    """The (H, W) heatmap of a net whose softmax equals ``targets`` (65, Hc, Wc)."""
+    return heatmap_from_logits(torch.log(torch.from_numpy(targets).clamp_min(1e-30))[None])[0]
+
+
+def test_soft_targets_put_the_heat_centroid_on_sub_pixel_points_across_cell_borders():
+    points = np.array([[7.3, 5.6], [20.0, 15.75], [12.5, 12.5]])  # x across a border; y across one; both
+    targets = soft_cell_targets(points, 24, 32)
+    assert np.allclose(targets.sum(axis=0), 1.0)
+    heat = _heatmap_of_targets(targets)
+    assert float(heat.sum()) == pytest.approx(3.0, abs=1e-5)  # each point's unit mass, nothing lost
+    refined = refine_keypoints(heat, torch.from_numpy(np.rint(points)).float(), radius=1)
+    assert np.allclose(refined.numpy(), points, atol=1e-5)
+
+
+def test_soft_targets_scale_crowded_cells_and_drop_mass_beyond_the_image():
+    crowded = soft_cell_targets(np.array([[1.0, 1.0], [5.0, 5.0]]), 8, 8)[:, 0, 0]
+    assert crowded[1 * CELL + 1] == crowded[5 * CELL + 5] == pytest.approx(0.5) and crowded[64] == pytest.approx(0.0)
+    edge = soft_cell_targets(np.array([[7.5, 2.0]]), 8, 8)[:, 0, 0]  # half of the mass lies at x = 8
+    assert edge[2 * CELL + 7] == pytest.approx(0.5) and edge[64] == pytest.approx(0.5)
+
+
+def test_detector_loss_of_one_hot_distributions_equals_the_class_loss():
+    points = np.array([[10.0, 3.0], [23.0, 17.0]])
+    logits = torch.randn(1, 65, 3, 4, generator=torch.Generator().manual_seed(0))
+    hard = detector_loss(logits, torch.from_numpy(cell_labels(points, 24, 32))[None])
+    soft = detector_loss(logits, torch.from_numpy(soft_cell_targets(points, 24, 32))[None])
+    assert float(soft) == pytest.approx(float(hard), rel=1e-6)
 
 
 def test_valid_cells_need_every_pixel():
@@ -236,6 +273,25 @@ def test_consistency_loss_ignores_windows_without_view_b_content():
     assert float(heatmap_consistency_loss(heat_a, heat_b, eye, valid_b)) < 1e-6
 
 
+@pytest.mark.parametrize("path", sorted(CONFIG.parent.glob("superpoint*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_superpoint_config_loads(path):
+    loaded = load_config(path)
+    assert loaded.preset in ("superpoint-lite", "superpoint") and loaded.joint.steps > 0
+
+
+def test_adapt_config_rejects_a_negative_refine_radius(cfg):
+    with pytest.raises(ValueError, match="refine_radius"):
+        dataclasses.replace(cfg.adapt, refine_radius=-1)
+
+
+def test_pseudo_labels_refine_to_the_aggregate_centroid(cfg):
+    heat = np.zeros((32, 32), np.float32)
+    heat[10, 12], heat[10, 13] = 0.6, 0.2  # peak at (12, 10), a quarter of its heat one pixel right
+    integer = ha.pseudo_labels(heat, cfg.adapt)
+    refined = ha.pseudo_labels(heat, dataclasses.replace(cfg.adapt, refine_radius=2))
+    assert integer.tolist() == [[12.0, 10.0]] and refined.tolist() == [[12.25, 10.0]]
+
+
 def test_joint_config_rejects_negative_consistency_weight(cfg):
     with pytest.raises(ValueError, match="consistency_weight"):
         dataclasses.replace(cfg.joint, consistency_weight=-1.0)
@@ -283,6 +339,20 @@ def test_joint_losses_are_finite_for_a_pair(cfg, loss):
     assert all(torch.isfinite(v) for v in losses.values())
     total = float(losses["total"].detach())
     assert total == pytest.approx(float((losses["detector"] + losses["descriptor"]).detach()), rel=1e-6)
+
+
+def test_joint_pair_with_subpixel_targets_warps_unrounded_labels(cfg):
+    cfg = dataclasses.replace(cfg, joint=dataclasses.replace(cfg.joint, subpixel_targets=True))
+    gray = np.ascontiguousarray(bundled_photo("astronaut")[100:164, 100:196, 1])
+    point = np.array([[30.4, 30.0]], np.float32)
+    pair = joint_pair(gray, point, np.random.default_rng(0), cfg)
+    assert pair["labels_a"].shape == pair["labels_b"].shape == (65, 8, 12)
+    heat_b = _heatmap_of_targets(pair["labels_b"])
+    expected = warp_points(pair["H"], point)[0]
+    peak = torch.tensor([[float(v) for v in np.rint(expected)]])
+    assert np.allclose(refine_keypoints(heat_b, peak, radius=1).numpy()[0], expected, atol=1e-4)
+    losses = joint_losses(build_net(cfg.preset), [pair], cfg)
+    assert all(torch.isfinite(v) for v in losses.values())
 
 
 def test_joint_losses_add_the_weighted_consistency_term_with_a_gradient(cfg):

@@ -59,6 +59,11 @@ class AdaptConfig:
     detection_threshold: float = 0.015
     max_keypoints: int | None = 600
     border: int = 4
+    refine_radius: int = 0  # > 0: labels at the heat-weighted centroid of each peak's (2r+1)² window
+
+    def __post_init__(self) -> None:
+        if isinstance(self.refine_radius, bool) or not isinstance(self.refine_radius, int) or self.refine_radius < 0:
+            raise ValueError(f"adapt.refine_radius must be an int >= 0, got {self.refine_radius!r}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class JointConfig:
     radius: float = 8.0
     temperature: float = 0.1  # infonce only
     consistency_weight: float = 0.0  # heatmap repeatability term (superpoint_losses); 0 = off
+    subpixel_targets: bool = False  # detector targets: bilinear sub-pixel distributions, not nearest pixels
     homography: HomographyDistribution = field(
         default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
                                                        max_perspective=0.15, max_translation=0.1, center_region=0.5)

@@ -25,7 +25,8 @@ from cvlearned.training.magicpoint import warp_points
 from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import (
-    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, valid_cells,
+    cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, soft_cell_targets,
+    valid_cells,
 )
 from cvlearned.training.net_widening import widen_state_dict
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict
@@ -41,18 +42,27 @@ def load_adapted(path: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]
 
 
 def joint_pair(image: np.ndarray, points: np.ndarray, rng: np.random.Generator, cfg: SuperPointTrainConfig) -> dict:
-    """One training pair: images a/b (H, W) uint8, labels a/b (Hc, Wc), valid b (H, W), H (3, 3)."""
+    """One training pair: images a/b (H, W) uint8, labels a/b, valid b (H, W), H (3, 3).
+
+    Labels are (Hc, Wc) nearest-pixel classes, or (65, Hc, Wc) sub-pixel distributions when
+    ``cfg.joint.subpixel_targets`` (view b's labels are the warped, unrounded view-a ones).
+    """
     h, w = image.shape
     H = sample_homography(rng, (w, h), cfg.joint.homography)
     view_b = warp_image(image, H, (w, h))
     valid_b = warp_image(np.ones((h, w), np.uint8), H, (w, h))
     pts_b = warp_points(H, points)
     inside = (pts_b[:, 0] >= 0) & (pts_b[:, 0] <= w - 1) & (pts_b[:, 1] >= 0) & (pts_b[:, 1] <= h - 1)
+    a, b = apply_photometric(rng, image, cfg.joint.photometric), apply_photometric(rng, view_b, cfg.joint.photometric)
+    if cfg.joint.subpixel_targets:
+        labels_a, labels_b = soft_cell_targets(points, h, w), soft_cell_targets(pts_b[inside], h, w)
+    else:
+        labels_a, labels_b = cell_labels(points, h, w, rng), cell_labels(pts_b[inside], h, w, rng)
     return {
-        "a": apply_photometric(rng, image, cfg.joint.photometric),
-        "b": apply_photometric(rng, view_b, cfg.joint.photometric),
-        "labels_a": cell_labels(points, h, w, rng),
-        "labels_b": cell_labels(pts_b[inside], h, w, rng),
+        "a": a,
+        "b": b,
+        "labels_a": labels_a,
+        "labels_b": labels_b,
         "valid_b": valid_b,
         "H": H,
     }

@@ -2,6 +2,10 @@
 
 * Detector: per 8x8 cell, a 65-way cross-entropy whose target is the position of the
   labelled keypoint inside the cell (0..63), or the dustbin (64) when the cell has none.
+  Optionally (``joint.subpixel_targets``) the target is a distribution instead: each
+  keypoint's unit mass split bilinearly over its four nearest pixels
+  (:func:`soft_cell_targets`), so that a heatmap which matches it has its heat-weighted
+  centroid, the keypoint refinement at inference, exactly at the sub-pixel label.
 * Descriptor: a hinge loss over all pairs of descriptor cells of two views related by a
   homography H: cells whose centres correspond within ``radius`` pixels are positives,
   ``lambda_d * max(0, m_p - d·d')``; all others negatives, ``max(0, d·d' - m_n)``.
@@ -30,7 +34,7 @@ import torch.nn.functional as F
 from cvlearned.models.superpoint import CELL
 
 __all__ = [
-    "cell_labels", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss",
+    "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss",
     "warp_heatmap", "heatmap_consistency_loss",
 ]
 
@@ -55,6 +59,29 @@ def cell_labels(points: np.ndarray, height: int, width: int, rng: np.random.Gene
     return labels
 
 
+def soft_cell_targets(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(N, 2) sub-pixel keypoints (x, y) → (65, H/8, W/8) float32 target distributions.
+
+    Each point's unit mass goes bilinearly to its four nearest pixels (mass beyond the
+    image is dropped); channel ``(y % 8) * 8 + x % 8`` of a cell holds a pixel's mass, as in
+    :func:`cell_labels`. Where points crowd a cell its pixel masses are scaled to sum to 1;
+    the dustbin (channel 64) gets the rest. Integer points, one per cell, give the one-hot
+    form of :func:`cell_labels`.
+    """
+    hc, wc = height // CELL, width // CELL
+    mass = np.zeros((hc * CELL, wc * CELL), np.float64)
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    x0, y0 = np.floor(pts[:, 0]), np.floor(pts[:, 1])
+    fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xs, ys = (x0 + dx).astype(np.int64), (y0 + dy).astype(np.int64)
+        keep = (xs >= 0) & (xs < wc * CELL) & (ys >= 0) & (ys < hc * CELL)
+        np.add.at(mass, (ys[keep], xs[keep]), weight[keep])
+    cells = mass.reshape(hc, CELL, wc, CELL).transpose(1, 3, 0, 2).reshape(CELL * CELL, hc, wc)
+    cells = cells / np.maximum(cells.sum(axis=0), 1.0)
+    return np.concatenate([cells, 1.0 - cells.sum(axis=0, keepdims=True)]).astype(np.float32)
+
+
 def valid_cells(valid_pixels: torch.Tensor) -> torch.Tensor:
     """(B, H, W) bool/0-1 valid pixels → (B, H/8, W/8) bool: cells that are entirely valid."""
     pooled = -F.max_pool2d(-valid_pixels.float()[:, None], CELL)[:, 0]
@@ -62,7 +89,8 @@ def valid_cells(valid_pixels: torch.Tensor) -> torch.Tensor:
 
 
 def detector_loss(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean cross-entropy of (B, 65, Hc, Wc) logits against (B, Hc, Wc) targets over valid cells."""
+    """Mean cross-entropy of (B, 65, Hc, Wc) logits over valid cells against (B, Hc, Wc) class
+    targets (:func:`cell_labels`) or (B, 65, Hc, Wc) distributions (:func:`soft_cell_targets`)."""
     ce = F.cross_entropy(logits, labels, reduction="none")
     if valid is None:
         return ce.mean()
