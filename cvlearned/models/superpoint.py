@@ -43,7 +43,7 @@ from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
-    "heatmap_from_logits", "nms", "select_keypoints", "refine_keypoints", "sample_descriptors", "pad_to_cells",
+    "heatmap_from_logits", "nms", "select_keypoints", "refine_keypoints", "heatmap_keypoints", "sample_descriptors", "pad_to_cells",
     "infer_preset", "count_macs", "CELL",
 ]
 
@@ -183,6 +183,15 @@ def refine_keypoints(heat: torch.Tensor, points: torch.Tensor, radius: int) -> t
     return points.to(weights.dtype) + torch.stack([dx, dy], dim=1)
 
 
+def heatmap_keypoints(
+    heat: torch.Tensor, nms_radius: int, threshold: float, border: int, max_keypoints: int | None, refine_radius: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, W) heatmap → NMS, threshold, border, top-k, sub-pixel refinement → ((N, 2) x, y; (N,) scores)."""
+    scores = nms(heat[None], nms_radius)[0]
+    points, values = select_keypoints(scores, threshold, border, max_keypoints)
+    return refine_keypoints(heat, points, refine_radius), values
+
+
 def sample_descriptors(descriptors: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Bilinear samples of a (D, Hc, Wc) map at (N, 2) pixel positions → (N, D) unit vectors.
 
@@ -305,9 +314,8 @@ class SuperPoint(NetworkFeature):
         cfg: SuperPointConfig = self.config  # type: ignore[assignment]
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)
-        scores = nms(heat[None], cfg.nms_radius)[0]
-        points, values = select_keypoints(scores, cfg.detection_threshold, cfg.border, cfg.max_keypoints)
-        return refine_keypoints(heat, points, cfg.refine_radius), values
+        return heatmap_keypoints(heat, cfg.nms_radius, cfg.detection_threshold, cfg.border, cfg.max_keypoints,
+                                 cfg.refine_radius)
 
     def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
         size = self.keypoint_size

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from cvlearned.models.superpoint import build_net, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, select_keypoints
+from cvlearned.models.superpoint import build_net, heatmap_from_logits, heatmap_keypoints, pad_to_cells
 from cvlearned.synthetic.homography import HomographyDistribution, sample_homography, warp_image
 from cvlearned.training.superpoint_config import AdaptConfig, SuperPointTrainConfig
 from cvlearned.weight_files import load_into, load_state_dict
@@ -72,10 +72,9 @@ def aggregate_heatmap(
 def pseudo_labels(heat: np.ndarray, cfg: AdaptConfig) -> np.ndarray:
     """(H, W) aggregate heatmap → (N, 2) float32 keypoints (x, y) after NMS and threshold,
     sub-pixel when ``cfg.refine_radius`` > 0 (the inference refinement, on the aggregate)."""
-    heat_t = torch.from_numpy(heat)
-    scores = nms(heat_t[None], cfg.nms_radius)[0]
-    points, _ = select_keypoints(scores, cfg.detection_threshold, cfg.border, cfg.max_keypoints)
-    return refine_keypoints(heat_t, points, cfg.refine_radius).numpy().astype(np.float32)
+    points, _ = heatmap_keypoints(torch.from_numpy(heat), cfg.nms_radius, cfg.detection_threshold, cfg.border,
+                                  cfg.max_keypoints, cfg.refine_radius)
+    return points.numpy().astype(np.float32)
 
 
 def photo_crops(photo: np.ndarray, size: tuple[int, int], count: int, rng: np.random.Generator) -> list[np.ndarray]:
