@@ -62,6 +62,14 @@ def check_optional_positive_int(config: Any, name: str) -> None:
         raise ValueError(f"{name} must be None (no limit) or a positive int, got {value!r}")
 
 
+def check_int_range(config: Any, name: str, low: int, high: int | None = None) -> None:
+    """Validate that ``config.<name>`` is an int (not a bool) in [low, high]; high None = no upper bound."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an int {bound}, got {value!r}")
+
+
 def check_range(config: Any, name: str, low: float | None = None, high: float | None = None) -> None:
     """Validate that ``config.<name>`` is a finite number within [low, high]."""
     value = getattr(config, name)

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array, unique_locations
@@ -258,9 +258,7 @@ class SuperPointConfig(FeatureConfig):
         check_optional_positive_int(self, "max_keypoints")
         check_range(self, "detection_threshold", 0.0, 1.0)
         for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-                raise ValueError(f"{name} must be an int in [0, {top}], got {value!r}")
+            check_int_range(self, name, 0, top)
         if self.preset is not None:
             check_choice(self, "preset", tuple(PRESETS))
             expected = PRESETS[self.preset].descriptor_dim

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.image_input import as_gray_uint8
@@ -276,9 +276,7 @@ class UCNConfig(FeatureConfig):
         check_optional_positive_int(self, "max_keypoints")
         check_range(self, "detection_threshold", 0.0)
         for name in ("nms_radius", "border"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-                raise ValueError(f"{name} must be an int in [0, 64], got {value!r}")
+            check_int_range(self, name, 0, 64)
         if isinstance(self.detector, str):
             check_choice(self, "detector", DETECTORS)
         elif not callable(getattr(self.detector, "detect", None)):

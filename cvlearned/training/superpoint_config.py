@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 
+from cvlearned.config import check_int_range
 from cvlearned.training.config_io import load_yaml_config
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
@@ -62,8 +63,7 @@ class AdaptConfig:
     refine_radius: int = 0  # > 0: labels at the heat-weighted centroid of each peak's (2r+1)² window
 
     def __post_init__(self) -> None:
-        if isinstance(self.refine_radius, bool) or not isinstance(self.refine_radius, int) or self.refine_radius < 0:
-            raise ValueError(f"adapt.refine_radius must be an int >= 0, got {self.refine_radius!r}")
+        check_int_range(self, "refine_radius", 0)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 
 from cvlearned.training.config_io import load_yaml_config
-from cvlearned.config import check_choice, check_range
+from cvlearned.config import check_choice, check_int_range, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
 __all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "OBJECTIVES",
@@ -29,9 +29,7 @@ STRIDE = 4
 
 
 def _positive_int(config: Any, name: str, minimum: int = 1) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    check_int_range(config, name, minimum)
 
 
 @dataclass(frozen=True)
