@@ -8,6 +8,7 @@ OpenCV it runs on. SURF is patented in the pip builds and is deliberately not of
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import cv2
@@ -37,6 +38,36 @@ def cv2_attr(name: str) -> Any:
         f"OpenCV {cv2.__version__} has no '{name}' in cv2 or cv2.xfeatures2d; "
         "install opencv-contrib-python (not opencv-python)"
     )
+
+
+_DESCRIPTOR_DTYPES = {cv2.CV_8U: np.uint8, cv2.CV_32F: np.float32, cv2.CV_64F: np.float64}
+
+
+def empty_descriptors(extractor: Any) -> np.ndarray | None:
+    """What ``extractor.compute`` of the installed OpenCV returns when nothing is described.
+
+    OpenCV 4.x returns ``None``; OpenCV 5.x returns an empty ``(0, D)`` array for SIFT,
+    KAZE, AKAZE, BRISK and DAISY but still ``None`` for ORB. Asking the object itself keeps
+    every wrapper equal to its OpenCV class in whichever version is installed.
+    """
+    return extractor.compute(np.zeros((16, 16), np.uint8), [])[1]
+
+
+@cache
+def sift_empty_is_none() -> bool:
+    """True when the installed ``cv2.SIFT`` returns ``None`` descriptors for no keypoints.
+
+    The learned features follow the installed SIFT (the feature they replace).
+    """
+    return empty_descriptors(cv2_attr("SIFT_create")()) is None
+
+
+def descriptor_dtype(descriptor_type: int) -> type:
+    """numpy dtype of an OpenCV descriptor type (``cv2.CV_8U`` → ``np.uint8``)."""
+    try:
+        return _DESCRIPTOR_DTYPES[descriptor_type]
+    except KeyError:
+        raise ValueError(f"unsupported descriptor type {descriptor_type}") from None
 
 
 def has_cv2_attr(name: str) -> bool:

@@ -2,7 +2,8 @@
 
 OpenCV's C++ cannot call a Python subclass of ``cv2.Feature2D``, so cvlearned mirrors the
 Python-visible behaviour of ``cv2.SIFT`` instead: same method names, argument order,
-return types (tuples of ``cv2.KeyPoint``, ``None`` descriptors when nothing was found) and
+return types (tuples of ``cv2.KeyPoint``; when nothing was found, the descriptors the
+installed OpenCV's SIFT returns: ``None`` in 4.x, an empty ``(0, D)`` array in 5.x) and
 list variants. Subclasses implement three hooks on an already validated (H, W) uint8 gray
 image: :meth:`_detect`, :meth:`_compute` and optionally :meth:`_detect_and_compute`.
 """
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from cvlearned.config import FeatureConfig, build_config, config_to_dict
+from cvlearned.cv_compat import descriptor_dtype, sift_empty_is_none
 from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
 from cvlearned.keypoints import scale_keypoints
 
@@ -69,6 +71,12 @@ class Feature2D:
             return (), None
         return self._compute(gray, keypoints)
 
+    def _no_descriptors(self) -> np.ndarray | None:
+        """The descriptors of an empty result, as the installed OpenCV's SIFT returns them."""
+        if sift_empty_is_none():
+            return None
+        return np.empty((0, self.descriptorSize()), descriptor_dtype(self.descriptorType()))
+
     # ------------------------------------------------------------ public API
     def detect(self, image: Any, mask: Any = None, *, masks: Any = None) -> Keypoints | tuple[Keypoints, ...]:
         """Detect keypoints: image (H, W[, C]) → tuple of ``cv2.KeyPoint``.
@@ -91,7 +99,7 @@ class Feature2D:
     def compute(
         self, image: Any, keypoints: Any, descriptors: Any = None
     ) -> tuple[Keypoints, np.ndarray | None] | tuple[tuple[Keypoints, ...], tuple[np.ndarray | None, ...]]:
-        """Describe given keypoints: → (kept keypoints, (N, D) descriptors or None).
+        """Describe given keypoints: → (kept keypoints, (N, D) descriptors).
 
         Keypoints that cannot be described are dropped, as in OpenCV (learned features
         and DAISY drop those whose centre lies outside [0, W-1] x [0, H-1]).
@@ -104,14 +112,14 @@ class Feature2D:
         keypoints = as_keypoint_tuple(keypoints)
         gray, scale = self._prepare(image)
         if not keypoints:
-            return (), None
+            return (), self._no_descriptors()
         inside = _scale_down(keypoints, scale)
         if self.drop_outside_keypoints:
             inside = _inside(inside, gray.shape)
         if not inside:
-            return (), None
+            return (), self._no_descriptors()
         kept, desc = self._compute(gray, inside)
-        return _unscale(kept, scale), _finish_descriptors(kept, desc)
+        return _unscale(kept, scale), self._finish_descriptors(kept, desc)
 
     def detectAndCompute(  # noqa: N802 (OpenCV naming)
         self,
@@ -121,7 +129,10 @@ class Feature2D:
         useProvidedKeypoints: bool = False,  # noqa: N803
         keypoints: Any = None,
     ) -> tuple[Keypoints, np.ndarray | None]:
-        """Detect and describe: → (keypoints, (N, D) descriptors or None when N == 0).
+        """Detect and describe: → (keypoints, (N, D) descriptors).
+
+        When nothing is found the descriptors are what the installed OpenCV's SIFT returns
+        (``None`` in OpenCV 4.x, an empty ``(0, D)`` array in 5.x).
 
         ``useProvidedKeypoints=True`` needs ``keypoints=`` (OpenCV's Python binding cannot
         pass them) and is then the same as :meth:`compute`.
@@ -133,7 +144,14 @@ class Feature2D:
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         kept, desc = self._detect_and_compute(gray, mask_arr)
-        return _unscale(kept, scale), _finish_descriptors(kept, desc)
+        return _unscale(kept, scale), self._finish_descriptors(kept, desc)
+
+    def _finish_descriptors(self, keypoints: Sequence[cv2.KeyPoint], desc: np.ndarray | None) -> np.ndarray | None:
+        if desc is None or len(keypoints) == 0:
+            return self._no_descriptors()
+        if desc.shape[0] != len(keypoints):
+            raise RuntimeError(f"internal error: {desc.shape[0]} descriptors for {len(keypoints)} keypoints")
+        return np.ascontiguousarray(desc)
 
     # ------------------------------------------------------ cv2.Algorithm API
     def descriptorSize(self) -> int:  # noqa: N802
@@ -291,11 +309,3 @@ def _scale_down(keypoints: Keypoints, scale: tuple[float, float]) -> Keypoints:
 
 def _unscale(keypoints: Sequence[cv2.KeyPoint], scale: tuple[float, float]) -> Keypoints:
     return tuple(keypoints) if scale == _UNIT else scale_keypoints(keypoints, 1.0 / scale[0], 1.0 / scale[1])
-
-
-def _finish_descriptors(keypoints: Sequence[cv2.KeyPoint], desc: np.ndarray | None) -> np.ndarray | None:
-    if desc is None or len(keypoints) == 0:
-        return None
-    if desc.shape[0] != len(keypoints):
-        raise RuntimeError(f"internal error: {desc.shape[0]} descriptors for {len(keypoints)} keypoints")
-    return np.ascontiguousarray(desc)

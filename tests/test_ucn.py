@@ -24,6 +24,7 @@ from cvlearned.models.ucn import (
     receptive_field, sample_feature_map,
 )
 from cvlearned.weight_files import WeightsError, load_manifest
+from empty_result import assert_empty_result
 
 
 def _save(tmp_path_factory, preset: str, seed: int) -> str:
@@ -337,10 +338,11 @@ def test_contract_mask_and_max_keypoints(feature, ucn_file, photo_gray):
 
 def test_contract_blank_tiny_and_bad_inputs(feature, photo_gray):
     blank = np.full((120, 160), 128, np.uint8)
-    assert feature.detect(blank) == () and feature.detectAndCompute(blank, None) == ((), None)
-    assert feature.compute(blank, []) == ((), None)
+    assert feature.detect(blank) == ()
+    assert_empty_result(feature.detectAndCompute(blank, None), "ucn", feature)
+    assert_empty_result(feature.compute(blank, []), "ucn", feature)
     for shape in [(1, 1), (3, 5), (7, 7), (1, 64), (64, 1), (5, 200)]:
-        assert feature.detectAndCompute(np.full(shape, 90, np.uint8), None) == ((), None)
+        assert_empty_result(feature.detectAndCompute(np.full(shape, 90, np.uint8), None), "ucn", feature)
     bad = [(None, ValueError), (np.zeros((0, 0), np.uint8), ValueError), (np.zeros((16, 16), np.int32), TypeError),
            (np.full((16, 16), np.nan, np.float32), ValueError), (np.zeros((8, 8, 2), np.uint8), ValueError)]
     for image, error in bad:

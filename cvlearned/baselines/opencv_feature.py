@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cvlearned.cv_compat import empty_descriptors
 from cvlearned.feature2d import Feature2D, Keypoints
 from cvlearned.keypoints import strongest
 
@@ -50,6 +51,11 @@ class OpenCVFeature(Feature2D):
         order = strongest(keypoints, limit)
         kept = tuple(keypoints[i] for i in order)
         return kept, None if descriptors is None else descriptors[order]
+
+    def _no_descriptors(self) -> np.ndarray | None:
+        """Exactly what this OpenCV class returns when it describes nothing (per version)."""
+        with self._lock:
+            return empty_descriptors(self._extractor)
 
     def _too_small(self, gray: np.ndarray) -> bool:
         return min(gray.shape) < self.min_image_side

@@ -146,6 +146,20 @@ class OnnxFeature(Feature2D):
     def empty(self) -> bool:
         return getattr(self, "_session", None) is None
 
+    def _no_descriptors(self) -> np.ndarray | None:
+        """An empty result as OpenCV's own class for this file returns it.
+
+        OpenCV 5.1's ``cv2.DISK`` returns ``None`` and ``cv2.ALIKED`` an empty ``(0, D)``
+        array (``tests/test_adapter_onnx.py`` checks this against the installed classes);
+        without those classes (OpenCV 4.x) the installed SIFT's rule applies.
+        """
+        native = "DISK_create" if self._flavour == "disk" else "ALIKED_create"
+        if not hasattr(cv2, native):
+            return super()._no_descriptors()
+        if self._flavour == "disk" or self._descriptor_dim is None:
+            return None
+        return np.empty((0, self._descriptor_dim), np.float32)
+
     def run(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(H, W) uint8 → ((N, 2) float32 pixel (x, y), (N,) float32 scores, (N, D) float32)."""
         h, w = gray.shape
