@@ -21,6 +21,7 @@ keypoints carry it).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from cvlearned.keypoints import sanitize_detected, unique_locations
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
+from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
 
 __all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
@@ -147,6 +149,11 @@ class FusedHardNet(nn.Module):
         return nn.functional.normalize(x, p=2.0, dim=1)
 
 
+def infer_preset(state_dict: dict[str, Any]) -> str | None:
+    """The preset whose shapes a state dict has (None when none fits)."""
+    return weight_files.infer_preset(state_dict, PRESETS, build_net)
+
+
 def build_net(preset: str = "hardnet", dropout: float = 0.3) -> HardNetNet:
     """An untrained network of the given preset."""
     if preset not in PRESETS:
@@ -193,8 +200,9 @@ class HardNetConfig(FeatureConfig):
             ``compute()`` on detected keypoints reproduces ``detectAndCompute()``.
         orinet_weights: OriNet state dict for ``orientation="learned"``; None = the shipped,
             sha256-verified ``orinet-v1.pt``.
-        preset: ``"hardnet-lite"`` (half width, the default: its network is about 2.8x faster on a CPU)
-            or ``"hardnet"`` (full width). Both ship weights.
+        preset: ``"hardnet"`` (full width) or ``"hardnet-lite"`` (half width, its network is
+            about 2.8x faster on a CPU); both ship weights. None = ``hardnet`` (the model
+            ``cvlearned.create("hardnet")`` gives), or, with ``weights=``, the preset the file fits.
         weights: None = the shipped, sha256-verified file of the preset; else a path to a
             user state dict (loaded with ``strict=True``).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
@@ -208,7 +216,7 @@ class HardNetConfig(FeatureConfig):
     orientation: str = "keypoint"
     detector: Any = None
     keypoint_size: float | None = None
-    preset: str = "hardnet-lite"
+    preset: str | None = None
     weights: str | None = None
     orinet_weights: str | None = None
     device: str = "auto"
@@ -229,7 +237,8 @@ class HardNetConfig(FeatureConfig):
             )
         if self.keypoint_size is not None:
             check_range(self, "keypoint_size", 1e-3, 1e4)
-        check_choice(self, "preset", tuple(PRESETS))
+        if self.preset is not None:
+            check_choice(self, "preset", tuple(PRESETS))
         for name in ("weights", "orinet_weights"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -247,7 +256,7 @@ class HardNet(NetworkFeature):
     config_class = HardNetConfig
     algorithm_name = "HardNet"
     presets = PRESETS
-    default_preset = "hardnet-lite"
+    default_preset = "hardnet"
 
     def _configure(self) -> None:
         cfg: HardNetConfig = self.config  # type: ignore[assignment]
@@ -259,7 +268,9 @@ class HardNet(NetworkFeature):
         else:
             self._detector = cfg.detector
         self._device = resolve_device(cfg.device)
-        preset, state, source = self._load_weights()
+        preset, state, source = self._load_weights(infer_preset)
+        if cfg.preset is None:
+            self.config = dataclasses.replace(cfg, preset=preset)
         net = build_net(preset)
         load_into(net, state, source)
         self._net = net.eval()

@@ -254,7 +254,8 @@ class UCNConfig(FeatureConfig):
             descriptor's support (a blank image has none).
         grid_step: spacing of the ``"grid"`` detector in pixels.
         preset: ``"ucn"``, ``"ucn-lite"``, ``"ucn-lite-nost"`` or ``"ucn-lite-affine"``; None =
-            ``ucn-lite``, or with ``weights=`` the preset whose shapes the file has.
+            ``ucn`` (the model ``cvlearned.create("ucn")`` gives), or with ``weights=`` the
+            preset whose shapes the file has.
         weights: None = the shipped, sha256-verified file of the preset; else a state dict path
             (loaded with ``strict=True``).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
@@ -315,7 +316,7 @@ class UCN(NetworkFeature):
     config_class = UCNConfig
     algorithm_name = "UCN"
     presets = PRESETS
-    default_preset = "ucn-lite"
+    default_preset = "ucn"
 
     def _configure(self) -> None:
         cfg: UCNConfig = self.config  # type: ignore[assignment]
