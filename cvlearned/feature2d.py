@@ -136,11 +136,17 @@ class Feature2D:
 
         ``useProvidedKeypoints=True`` needs ``keypoints=`` (OpenCV's Python binding cannot
         pass them) and is then the same as :meth:`compute`.
+
+        A list of images (with ``mask`` None or a list of masks) gives a tuple of keypoint
+        tuples and a tuple of descriptors, one per image, like the list form of ``compute``.
         """
         if useProvidedKeypoints:
             if keypoints is None:
                 raise ValueError("useProvidedKeypoints=True needs keypoints=...")
             return self.compute(image, keypoints)  # type: ignore[return-value]
+        if isinstance(image, (list, tuple)):
+            results = [self.detectAndCompute(im, m) for im, m in zip(image, _per_image(mask, len(image), "mask"))]
+            return tuple(r[0] for r in results), tuple(r[1] for r in results)  # type: ignore[return-value]
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         kept, desc = self._detect_and_compute(gray, mask_arr)

@@ -108,6 +108,11 @@ def test_list_variants(feature, photo_bgr, photo_gray):
     keypoints, descriptors = feature.compute([photo_bgr, photo_gray], detected)
     assert len(keypoints) == len(descriptors) == 2
     assert all(d.shape[0] == len(k) for k, d in zip(keypoints, descriptors))
+    both = feature.detectAndCompute([photo_bgr, photo_gray], [half, None])
+    assert _same((both[0][0], both[1][0]), feature.detectAndCompute(photo_bgr, half))
+    assert _same((both[0][1], both[1][1]), feature.detectAndCompute(photo_gray, None))
+    with pytest.raises(ValueError, match="one entry per image"):
+        feature.detectAndCompute([photo_bgr, photo_gray], [half])
 
 
 # ------------------------------------------------------------ OpenCV interop
