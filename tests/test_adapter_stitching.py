@@ -8,6 +8,7 @@ import pytest
 
 import cvlearned
 from cvlearned.adapters.stitching import compute_image_features, image_features, to_image_features
+from cvlearned.cv_compat import OPENCV_MAJOR
 
 
 def _descriptors(features: cv2.detail.ImageFeatures) -> np.ndarray | None:
@@ -80,13 +81,15 @@ def test_list_variant_indices_and_masks(photo_bgr: np.ndarray) -> None:
 
 @pytest.mark.parametrize(
     "make, tol_px",
-    [(lambda: cvlearned.create("sift"), 1.0), (lambda: cvlearned.create("orb"), 5.0), (cv2.SIFT_create, 1.0)],
+    [(lambda: cvlearned.create("sift"), 1.0), (lambda: cvlearned.create("orb"), 5.0 if OPENCV_MAJOR >= 5 else 8.0),
+     (cv2.SIFT_create, 1.0)],
     ids=["sift", "orb", "cv2-sift"],
 )
 def test_best_of_2_nearest_matcher_recovers_homography(homography_pair, make, tol_px: float) -> None:
     """End to end through OpenCV's C++ matcher (float32 → KD-tree, uint8 → LSH).
 
-    Measured corner errors on this pair: sift 0.15 px, orb 2.2 px.
+    Measured corner errors on this pair: sift 0.15 px, orb 2.2 px with OpenCV 5.1 and
+    6.9 px with 4.8.1 (the same ORB features: OpenCV's LSH index and RANSAC differ).
     """
     image0, image1, H = homography_pair
     features = compute_image_features(make(), [image0, image1])
