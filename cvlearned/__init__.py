@@ -20,3 +20,8 @@ __all__ = ["Feature2D", "create", "default_feature", "feature_spec", "list_featu
 from cvlearned.models.register import HardNet_create, SuperPoint_create, UCN_create  # noqa: E402
 
 __all__ += ["HardNet_create", "SuperPoint_create", "UCN_create"]
+
+# Matchers (plain ones always; learned ones when their weights ship; torch only on use).
+from cvlearned.matchers import LightGlueMatcher_create, create_matcher, list_matchers  # noqa: E402
+
+__all__ += ["LightGlueMatcher_create", "create_matcher", "list_matchers"]
