@@ -8,6 +8,8 @@ everywhere: ``max_keypoints`` (``None`` = no limit), ``detection_threshold``,
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -53,13 +55,66 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
 
 
-def check_optional_positive_int(config: Any, name: str) -> None:
-    """Validate that ``config.<name>`` is ``None`` or an int > 0."""
+#: what :func:`typed_field_value` accepts for each field type
+_EXPECTED = {
+    bool: "0, 1, true or false",
+    int: "an integral number in the C int range [-2**31, 2**31 - 1]",
+    float: "a finite number",
+    str: "a string",
+}
+
+
+def typed_field_value(config_class: type, name: str, value: Any) -> Any:
+    """``value`` read from a file (None, int, float or str) as the declared type of field ``name``.
+
+    An int field takes integral numbers in the 32-bit range (2.0 → 2; never 2.7, inf or a
+    bool), a float field finite numbers, a bool field 0, 1, "true" or "false", a str field
+    strings; None only where the field is optional (``X | None``); an ``Any`` field takes the
+    value unchanged. Finer ranges are left to the config's own validation.
+
+    Raises:
+        ValueError: naming the field, what it accepts and the value.
+    """
+    annotation = typing.get_type_hints(config_class)[name]
+    if annotation is Any:
+        return value
+    args = typing.get_args(annotation)
+    optional = type(None) in args
+    kind = next((a for a in args if a is not type(None)), annotation) if args else annotation
+    converted = None if value is None else _as_kind(kind, value)
+    if converted is None and not (value is None and optional):
+        expected = _EXPECTED.get(kind, kind.__name__) + (" or None" if optional else "")
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return converted
+
+
+def _as_kind(kind: type, value: Any) -> Any:
+    """``value`` converted to ``kind`` (bool, int, float or str), or None when it does not fit."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is bool:
+        if isinstance(value, str):
+            return {"true": True, "false": False}.get(value.lower())
+        return bool(value) if number and value in (0, 1) else None
+    if kind is int:
+        integral = number and float(value).is_integer() and -MAX_INT_PARAM - 1 <= value <= MAX_INT_PARAM
+        return int(value) if integral else None
+    if kind is float:
+        return float(value) if number else None
+    return value if isinstance(value, kind) else None
+
+
+#: the largest count any parameter may hold: OpenCV passes them as C ``int`` (measured:
+#: ``max_keypoints=2**31`` raises cv2.error inside SIFT, ``grid_step=1e30`` OverflowError)
+MAX_INT_PARAM: int = 2**31 - 1
+
+
+def check_optional_positive_int(config: Any, name: str, high: int = MAX_INT_PARAM) -> None:
+    """Validate that ``config.<name>`` is ``None`` or an int in [1, high]."""
     value = getattr(config, name)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be None (no limit) or a positive int, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= high:
+        raise ValueError(f"{name} must be None (no limit) or an int in [1, {high}], got {value!r}")
 
 
 def check_int_range(config: Any, name: str, low: int, high: int | None = None) -> None:
@@ -73,8 +128,10 @@ def check_int_range(config: Any, name: str, low: int, high: int | None = None) -
 def check_range(config: Any, name: str, low: float | None = None, high: float | None = None) -> None:
     """Validate that ``config.<name>`` is a finite number within [low, high]."""
     value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ValueError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
 

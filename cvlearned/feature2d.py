@@ -10,17 +10,19 @@ image: :meth:`_detect`, :meth:`_compute` and optionally :meth:`_detect_and_compu
 
 from __future__ import annotations
 
+import copy
 import os
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
-from cvlearned.config import FeatureConfig, build_config, config_to_dict
+from cvlearned.config import FeatureConfig, build_config, config_to_dict, typed_field_value
 from cvlearned.cv_compat import descriptor_dtype, sift_empty_is_none
 from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
-from cvlearned.keypoints import scale_keypoints
+from cvlearned.keypoints import describable_keypoints, replace_keypoint, scale_keypoints
 
 Keypoints = tuple[cv2.KeyPoint, ...]
 _NONE_MARKER = "__none__"
@@ -38,8 +40,8 @@ class Feature2D:
 
     config_class: ClassVar[type[FeatureConfig]] = FeatureConfig
     algorithm_name: ClassVar[str] = "Feature2D"
-    #: drop keypoints whose centre lies outside the image before ``_compute``
-    drop_outside_keypoints: ClassVar[bool] = True
+    #: ``compute`` passes keypoints with size <= 0 to ``_compute`` (which sizes them itself)
+    describes_unsized_keypoints: ClassVar[bool] = False
 
     def __init__(self, config: FeatureConfig | None = None, **params: Any) -> None:
         if config is not None and params:
@@ -101,8 +103,17 @@ class Feature2D:
     ) -> tuple[Keypoints, np.ndarray | None] | tuple[tuple[Keypoints, ...], tuple[np.ndarray | None, ...]]:
         """Describe given keypoints: → (kept keypoints, (N, D) descriptors).
 
-        Keypoints that cannot be described are dropped, as in OpenCV (learned features
-        and DAISY drop those whose centre lies outside [0, W-1] x [0, H-1]).
+        Keypoints that cannot be described are dropped, as OpenCV drops border keypoints:
+        a centre outside [0, W-1] x [0, H-1] (pixel centres of the full image), a size
+        that is not finite or not in (0, 1e9] (HardNet sizes size <= 0 itself), a NaN or
+        infinite angle, and what the feature itself cannot use (e.g. a SIFT ``octave``
+        outside its pyramid). Angles are described as ``angle % 360`` (-1 = none) and
+        returned so. After ``max_side`` downscaling, keypoints are clamped into the small
+        image, so border keypoints are still described; they keep their given position.
+
+        Raises:
+            TypeError: ``keypoints`` is not a sequence of ``cv2.KeyPoint``.
+            ValueError: a keypoint has a NaN or infinite position (or a bad image).
         """
         if isinstance(image, (list, tuple)):
             if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
@@ -111,15 +122,12 @@ class Feature2D:
             return tuple(r[0] for r in results), tuple(r[1] for r in results)
         keypoints = as_keypoint_tuple(keypoints)
         gray, scale = self._prepare(image)
-        if not keypoints:
+        usable = describable_keypoints(keypoints, _image_shape(image), self.describes_unsized_keypoints)
+        if not usable:
             return (), self._no_descriptors()
-        inside = _scale_down(keypoints, scale)
-        if self.drop_outside_keypoints:
-            inside = _inside(inside, gray.shape)
-        if not inside:
-            return (), self._no_descriptors()
-        kept, desc = self._compute(gray, inside)
-        return _unscale(kept, scale), self._finish_descriptors(kept, desc)
+        small = _scale_down(usable, scale, gray.shape)
+        kept, desc = self._compute(gray, small)
+        return _unscale(kept, scale, (usable, small)), self._finish_descriptors(kept, desc)
 
     def detectAndCompute(  # noqa: N802 (OpenCV naming)
         self,
@@ -193,20 +201,41 @@ class Feature2D:
             self._write_fields(fs)
 
     def read(self, fn: cv2.FileNode | cv2.FileStorage | str | os.PathLike) -> None:
-        """Read parameters written by :meth:`write` and rebuild the feature."""
-        storage = None
+        """Read parameters written by :meth:`write` and rebuild the feature.
+
+        All or nothing: the stored values are type-checked (:func:`typed_field_value`) and
+        validated as constructor parameters, and the new state is built aside and swapped in
+        at once, so a failed ``read()`` leaves the feature exactly as it was and a concurrent
+        call never sees half of it. Keys the file lacks keep their current values.
+
+        Raises:
+            ValueError: unreadable file, parameters of another feature, an unknown key, or
+                a value of the wrong type or out of range.
+            TypeError: ``fn`` is not a FileNode, FileStorage or path.
+        """
         if isinstance(fn, (str, os.PathLike)):
-            storage = cv2.FileStorage(os.fspath(fn), cv2.FILE_STORAGE_READ)
-            if not storage.isOpened():
-                raise ValueError(f"cannot open {os.fspath(fn)!r} for reading")
-            fn = storage.root()
-        elif isinstance(fn, cv2.FileStorage):
-            fn = fn.root()
-        try:
-            self._read_fields(fn)
-        finally:
-            if storage is not None:
+            storage = _open_for_reading(os.fspath(fn))
+            try:
+                config = self._read_fields(storage.root())
+            finally:
                 storage.release()
+        elif isinstance(fn, (cv2.FileStorage, cv2.FileNode)):
+            config = self._read_fields(fn.root() if isinstance(fn, cv2.FileStorage) else fn)
+        else:
+            raise TypeError(f"read() takes a cv2.FileNode, cv2.FileStorage or path, got {type(fn).__name__}")
+        self._swap_in(config)
+
+    def _swap_in(self, config: FeatureConfig) -> None:
+        """Build the state for ``config`` on a shallow copy, then replace this object's state by
+        it in one assignment: on any error nothing changes, and a concurrent call sees the
+        old or the new state."""
+        fresh = copy.copy(self)
+        fresh.config = config
+        try:
+            fresh._configure()
+        except cv2.error as exc:  # OpenCV refusing a parameter combination
+            raise ValueError(f"cannot apply the parameters read: {exc}") from exc
+        self.__dict__ = fresh.__dict__
 
     def save(self, filename: str | os.PathLike) -> None:
         """Same as ``write(filename)`` (``cv2.Algorithm.save``)."""
@@ -236,8 +265,7 @@ class Feature2D:
     def _prepare_mask(
         self, mask: Any, image: Any, gray: np.ndarray, scale: tuple[float, float]
     ) -> np.ndarray | None:
-        full_shape = np.shape(image.get() if isinstance(image, cv2.UMat) else image)[:2]
-        mask_arr = as_mask(mask, full_shape)
+        mask_arr = as_mask(mask, _image_shape(image))
         if mask_arr is None or scale == _UNIT:
             return mask_arr
         return cv2.resize(mask_arr, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -247,8 +275,9 @@ class Feature2D:
         return value
 
     def _decode_field(self, key: str, item: cv2.FileNode, old: Any) -> Any:
-        """The parameter value :meth:`read` restores from a stored ``item`` (``old`` = current)."""
-        return _decode_value(item, old, self.config_class, key)
+        """The parameter value :meth:`read` restores from a stored ``item`` (``old`` = current),
+        of the field's declared type (ValueError otherwise)."""
+        return typed_field_value(self.config_class, key, _decode_value(item, key))
 
     def _write_fields(self, fs: cv2.FileStorage) -> None:
         fs.write("name", self.getDefaultName())
@@ -261,44 +290,54 @@ class Feature2D:
             else:
                 fs.write(key, value)
 
-    def _read_fields(self, node: cv2.FileNode) -> None:
-        stored_name = node.getNode("name")
-        if not stored_name.empty() and stored_name.string() != self.getDefaultName():
-            raise ValueError(
-                f"parameters are for {stored_name.string()!r}, not {self.getDefaultName()!r}"
-            )
+    def _read_fields(self, node: cv2.FileNode) -> FeatureConfig:
+        """The complete, validated config stored in the map ``node`` (missing keys: current values)."""
         current = config_to_dict(self.config)
-        params: dict[str, Any] = {}
-        for key, old in current.items():
-            item = node.getNode(key)
-            if item.empty():
-                continue
-            params[key] = self._decode_field(key, item, old)
-        if not params:
+        keys = list(node.keys()) if node.isMap() else []
+        if not set(keys) & set(current):
             raise ValueError(
-                f"no {self.getDefaultName()} parameters found (expected keys {list(current)}); "
-                "pass the FileNode of the struct written by write(fs, name)"
+                f"no {self.getDefaultName()} parameters found (expected keys {list(current)}, "
+                f"found {keys}); pass the FileNode of the struct written by write(fs, name)"
             )
-        self.config = build_config(self.config_class, {**current, **params})
-        self._configure()
+        unknown = sorted(set(keys) - set(current) - {"name"})
+        if unknown:
+            raise ValueError(f"unknown key(s) {unknown} in the stored {self.getDefaultName()} parameters; "
+                             f"valid keys: {['name', *current]}")
+        if "name" in keys:
+            stored_name = _decode_value(node.getNode("name"), "name")
+            if stored_name != self.getDefaultName():
+                raise ValueError(f"parameters are for {stored_name!r}, not {self.getDefaultName()!r}")
+        params = {key: self._decode_field(key, node.getNode(key), old) for key, old in current.items() if key in keys}
+        return build_config(self.config_class, {**current, **params})
 
 
-def _decode_value(item: cv2.FileNode, old: Any, config_class: type, key: str) -> Any:
+def _open_for_reading(path: str) -> cv2.FileStorage:
+    """An open ``cv2.FileStorage`` of ``path``; ValueError when it is missing or not YAML/XML/JSON."""
+    try:
+        storage = cv2.FileStorage(path, cv2.FILE_STORAGE_READ)
+    except (cv2.error, SystemError) as exc:  # a parse error surfaces as SystemError caused by cv2.error
+        reason = str(exc.__cause__ or exc).strip()
+        raise ValueError(f"cannot parse {path!r} as an OpenCV FileStorage file (YAML, XML or JSON): {reason}") from exc
+    if not storage.isOpened():
+        raise ValueError(f"cannot open {path!r} for reading")
+    return storage
+
+
+def _decode_value(item: cv2.FileNode, key: str) -> Any:
+    """The scalar stored in ``item``: None (stored as the None marker), a str, an int or a float.
+
+    Raises:
+        ValueError: ``item`` holds a sequence, a map or nothing.
+    """
     if item.isString():
         text = item.string()
         return None if text == _NONE_MARKER else text
-    field_type = str(config_class.__dataclass_fields__[key].type)
-    number = item.real()
-    if isinstance(old, bool) or field_type.startswith("bool"):
-        return bool(number)
-    if "int" in field_type and "float" not in field_type:
-        return int(number)
-    return float(number)
-
-
-def _inside(keypoints: Keypoints, shape: tuple[int, ...]) -> Keypoints:
-    height, width = shape[:2]
-    return tuple(kp for kp in keypoints if 0 <= kp.pt[0] <= width - 1 and 0 <= kp.pt[1] <= height - 1)
+    if item.isInt():
+        return int(item.real())
+    if item.isReal():
+        return item.real()
+    held = "a sequence" if item.isSeq() else "a map" if item.isMap() else "nothing"
+    raise ValueError(f"{key} must be stored as a single value (None as {_NONE_MARKER!r}), got {held}")
 
 
 def _per_image(value: Any, count: int, argname: str) -> Sequence[Any]:
@@ -309,9 +348,42 @@ def _per_image(value: Any, count: int, argname: str) -> Sequence[Any]:
     return value
 
 
-def _scale_down(keypoints: Keypoints, scale: tuple[float, float]) -> Keypoints:
-    return keypoints if scale == _UNIT else scale_keypoints(keypoints, *scale)
+def _image_shape(image: Any) -> tuple[int, int]:
+    """(H, W) of an image already accepted by :func:`as_gray_uint8`."""
+    return np.shape(image.get() if isinstance(image, cv2.UMat) else image)[:2]
 
 
-def _unscale(keypoints: Sequence[cv2.KeyPoint], scale: tuple[float, float]) -> Keypoints:
-    return tuple(keypoints) if scale == _UNIT else scale_keypoints(keypoints, 1.0 / scale[0], 1.0 / scale[1])
+def _scale_down(keypoints: Keypoints, scale: tuple[float, float], shape: tuple[int, ...]) -> Keypoints:
+    """Full-image keypoints mapped to the downscaled (H, W) image and clamped into it, so a
+    keypoint on the border of the full image stays describable."""
+    if scale == _UNIT:
+        return keypoints
+    height, width = shape[:2]
+    return tuple(
+        replace_keypoint(kp, x=min(max(kp.pt[0], 0.0), width - 1.0), y=min(max(kp.pt[1], 0.0), height - 1.0))
+        for kp in scale_keypoints(keypoints, *scale)
+    )
+
+
+def _unscale(
+    keypoints: Sequence[cv2.KeyPoint], scale: tuple[float, float], given: tuple[Keypoints, Keypoints] | None = None
+) -> Keypoints:
+    """Keypoints of the downscaled image mapped back to the full one.
+
+    ``given`` = (full-image keypoints, their :func:`_scale_down` copies) of a ``compute``: a
+    kept keypoint at the position of a copy takes back its full-image position (the first
+    unused one among copies at that position, in order), so given keypoints keep theirs.
+    """
+    if scale == _UNIT:
+        return tuple(keypoints)
+    mapped = scale_keypoints(keypoints, 1.0 / scale[0], 1.0 / scale[1])
+    if given is None:
+        return mapped
+    sources: dict[tuple[float, float], list[tuple[float, float]]] = defaultdict(list)
+    for full, small in zip(*given):
+        sources[small.pt].append(full.pt)
+    restored = []
+    for kp, back in zip(keypoints, mapped):
+        queue = sources.get(kp.pt)
+        restored.append(replace_keypoint(back, *queue.pop(0)) if queue else back)
+    return tuple(restored)

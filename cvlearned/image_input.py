@@ -60,7 +60,11 @@ def as_mask(mask: Any, image_shape: tuple[int, ...], *, argname: str = "mask") -
 
 
 def as_keypoint_tuple(keypoints: Any, *, argname: str = "keypoints") -> tuple[cv2.KeyPoint, ...]:
-    """Validate a sequence of ``cv2.KeyPoint`` with finite coordinates and size."""
+    """Validate a sequence of ``cv2.KeyPoint`` with finite coordinates.
+
+    Other fields are not checked here: :func:`cvlearned.keypoints.describable_keypoints`
+    drops keypoints that cannot be described (outside the image, bad size or angle).
+    """
     if keypoints is None:
         raise ValueError(f"{argname} is None; pass a (possibly empty) sequence of cv2.KeyPoint")
     if isinstance(keypoints, np.ndarray) or not isinstance(keypoints, Sequence):
@@ -71,8 +75,8 @@ def as_keypoint_tuple(keypoints: Any, *, argname: str = "keypoints") -> tuple[cv
     for i, kp in enumerate(keypoints):
         if not isinstance(kp, cv2.KeyPoint):
             raise TypeError(f"{argname}[{i}] is {type(kp).__name__}, expected cv2.KeyPoint")
-        if not (np.isfinite(kp.pt[0]) and np.isfinite(kp.pt[1]) and np.isfinite(kp.size)):
-            raise ValueError(f"{argname}[{i}] has a non-finite pt or size: pt={kp.pt}, size={kp.size}")
+        if not (np.isfinite(kp.pt[0]) and np.isfinite(kp.pt[1])):
+            raise ValueError(f"{argname}[{i}] has a non-finite position pt={kp.pt}")
     return tuple(keypoints)
 
 

@@ -6,6 +6,7 @@ centres, so resizing an image by a factor ``s`` maps ``x -> s * (x + 0.5) - 0.5`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import cv2
@@ -29,6 +30,22 @@ def strongest(keypoints: Sequence[cv2.KeyPoint], limit: int) -> np.ndarray:
     return np.argsort([-kp.response for kp in keypoints], kind="stable")[:limit]
 
 
+def replace_keypoint(
+    kp: cv2.KeyPoint, x: float | None = None, y: float | None = None, *,
+    size: float | None = None, angle: float | None = None, octave: int | None = None, class_id: int | None = None,
+) -> cv2.KeyPoint:
+    """A copy of ``kp`` with the given fields replaced."""
+    return cv2.KeyPoint(
+        x=float(kp.pt[0] if x is None else x),
+        y=float(kp.pt[1] if y is None else y),
+        size=float(kp.size if size is None else size),
+        angle=float(kp.angle if angle is None else angle),
+        response=float(kp.response),
+        octave=int(kp.octave if octave is None else octave),
+        class_id=int(kp.class_id if class_id is None else class_id),
+    )
+
+
 def scale_points(points: np.ndarray, scale: float, scale_y: float | None = None) -> np.ndarray:
     """Map (N, 2) pixel coordinates to an image resized by ``scale`` (x) and ``scale_y`` (y)."""
     factors = np.array([scale, scale if scale_y is None else scale_y])
@@ -43,18 +60,40 @@ def scale_keypoints(
     sy = scale if scale_y is None else scale_y
     size_scale = float(np.sqrt(scale * sy))
     points = scale_points(keypoints_to_array(keypoints), scale, sy)
-    return tuple(
-        cv2.KeyPoint(
-            x=float(x),
-            y=float(y),
-            size=float(kp.size * size_scale),
-            angle=float(kp.angle),
-            response=float(kp.response),
-            octave=int(kp.octave),
-            class_id=int(kp.class_id),
-        )
-        for kp, (x, y) in zip(keypoints, points)
-    )
+    return tuple(replace_keypoint(kp, x, y, size=kp.size * size_scale) for kp, (x, y) in zip(keypoints, points))
+
+
+#: sizes above this are not described: OpenCV's KAZE returns all-zero descriptors at 1e12
+#: (measured; fine up to 3e9), and no image of at most ``MAX_PIXELS`` has a use for them
+MAX_KEYPOINT_SIZE: float = 1e9
+
+
+def describable_keypoints(
+    keypoints: Sequence[cv2.KeyPoint], shape: tuple[int, ...], unsized: bool = False
+) -> tuple[cv2.KeyPoint, ...]:
+    """The keypoints a feature can describe on an (H, W) image, with angles in [0, 360).
+
+    Keeps keypoints whose centre lies in [0, W-1] x [0, H-1] (pixel centres), whose size is
+    finite and in (0, :data:`MAX_KEYPOINT_SIZE`] (with ``unsized``, also <= 0: the feature
+    supplies its own) and whose angle is finite; angles become ``angle % 360`` (-1 = none
+    stays -1). Positions must already be finite (:func:`cvlearned.image_input.as_keypoint_tuple`).
+    """
+    h, w = shape[:2]
+    out = []
+    for kp in keypoints:
+        x, y = kp.pt
+        size_ok = np.isfinite(kp.size) and kp.size <= MAX_KEYPOINT_SIZE and (unsized or kp.size > 0)
+        if not (0 <= x <= w - 1 and 0 <= y <= h - 1 and size_ok and np.isfinite(kp.angle)):
+            continue
+        angle = kp.angle if kp.angle == -1 else normalized_angle(kp.angle)
+        out.append(kp if angle == kp.angle else replace_keypoint(kp, angle=angle))
+    return tuple(out)
+
+
+def normalized_angle(angle: float) -> float:
+    """A finite angle in degrees mapped to [0, 360), exact in float32 (``KeyPoint.angle``)."""
+    wrapped = float(np.float32(math.fmod(angle, 360.0) + (360.0 if angle < 0 else 0.0)))
+    return 0.0 if wrapped >= 360.0 else wrapped
 
 
 def sanitize_detected(
@@ -64,8 +103,9 @@ def sanitize_detected(
     """Another detector's keypoints made safe to describe.
 
     Keeps finite points inside the (H, W) image and the mask; ``size`` = ``fixed_size``, or
-    the keypoint's when finite and > 0, else ``default_size``; angles outside [0, 360)
-    become -1; with ``one_per_location`` only the strongest keypoint at each position
+    the keypoint's when finite and in (0, :data:`MAX_KEYPOINT_SIZE`], else ``default_size``;
+    finite angles become ``angle % 360`` (-1 stays -1, as in :func:`describable_keypoints`),
+    NaN/inf ones -1; with ``one_per_location`` only the strongest keypoint at each position
     (:func:`unique_locations`); then the ``max_keypoints`` of highest response (None = all),
     in detection order.
     """
@@ -77,12 +117,9 @@ def sanitize_detected(
             continue
         if mask is not None and mask[min(int(round(y)), h - 1), min(int(round(x)), w - 1)] == 0:
             continue
-        if fixed_size is not None:
-            size = float(fixed_size)
-        else:
-            size = float(kp.size) if np.isfinite(kp.size) and kp.size > 0 else float(default_size)
-        angle = float(kp.angle) if np.isfinite(kp.angle) and 0 <= kp.angle < 360 else -1.0
-        out.append(cv2.KeyPoint(x, y, size, angle, float(kp.response), int(kp.octave), int(kp.class_id)))
+        size = kp.size if np.isfinite(kp.size) and 0 < kp.size <= MAX_KEYPOINT_SIZE else default_size
+        angle = -1.0 if not np.isfinite(kp.angle) or kp.angle == -1 else normalized_angle(kp.angle)
+        out.append(replace_keypoint(kp, size=size if fixed_size is None else fixed_size, angle=angle))
     if one_per_location:
         out = list(unique_locations(out))
     if max_keypoints is not None and len(out) > max_keypoints:

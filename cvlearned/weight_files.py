@@ -8,6 +8,7 @@ downloaded: a user who owns another checkpoint passes its path instead.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -59,44 +60,109 @@ def verify_file(path: str | os.PathLike, sha256: str, size: int | None = None) -
         WeightsError: naming the file and the expected hash.
     """
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weight file {path} not found (expected sha256 {sha256})")
-    if size is not None and path.stat().st_size != size:
-        raise WeightsError(
-            f"weight file {path} has {path.stat().st_size} bytes, expected {size} "
-            f"(sha256 {sha256}); the file is truncated or not the shipped one"
-        )
-    actual = sha256_of(path)
-    if actual != sha256:
-        raise WeightsError(f"weight file {path} has sha256 {actual}, expected {sha256}; the file is corrupt or was replaced")
+    _verify_bytes(_read_weight_bytes(path, sha256), path, sha256, size)
     return path
 
 
 def shipped_weights(file: str) -> Path:
     """Path of a verified shipped weight file named in the manifest."""
-    manifest = load_manifest()
-    if file not in manifest:
-        raise WeightsError(f"{file!r} is not in the weights manifest; shipped files: {sorted(manifest)}")
-    entry = manifest[file]
+    entry = _manifest_entry(file)
     return verify_file(weights_dir() / file, entry.sha256, entry.size)
 
 
 def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
     """Load a checkpoint's tensors (``torch.load(weights_only=True)`` on the CPU).
 
-    Accepts a plain state dict or a dict with a ``"state_dict"``/``"model"`` entry.
+    The file is read once and the bytes that were checked are the bytes loaded: against
+    ``sha256`` when given, and a shipped file (in :func:`weights_dir`) always against its
+    manifest hash and size. Accepts a plain state dict or a dict with a ``"state_dict"`` /
+    ``"model"`` entry.
+
+    Raises:
+        WeightsError: missing, empty, text, truncated or corrupt file, a hash mismatch, or a
+            floating-point tensor with NaN or infinite values.
     """
+    path = Path(path)
+    data = _read_weight_bytes(path, sha256)
+    entry = _shipped_entry(path)
+    if entry is not None:
+        _verify_bytes(data, path, entry.sha256, entry.size)
+    if sha256 is not None:
+        _verify_bytes(data, path, sha256)
+    state = _unwrap_state_dict(_torch_load(data, path), path)
+    _check_finite(state, path)
+    return state
+
+
+def _manifest_entry(file: str) -> WeightsEntry:
+    """The manifest record of ``file``; WeightsError listing the shipped files when it has none."""
+    manifest = load_manifest()
+    if file not in manifest:
+        raise WeightsError(f"{file!r} is not in the weights manifest; shipped files: {sorted(manifest)}")
+    return manifest[file]
+
+
+def _shipped_entry(path: Path) -> WeightsEntry | None:
+    """The manifest entry of ``path`` when it is a shipped file, else None."""
+    if path.resolve().parent != weights_dir().resolve():
+        return None
+    return load_manifest().get(path.name)
+
+
+def _read_weight_bytes(path: Path, sha256: str | None = None) -> bytes:
+    """The whole file (weight files are a few MB); WeightsError when it is missing or unreadable."""
+    expected = f" (expected sha256 {sha256})" if sha256 else ""
+    if not path.is_file():
+        raise WeightsError(f"weight file {path} not found{expected}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"cannot read weight file {path}: {exc}") from exc
+
+
+def _verify_bytes(data: bytes, path: Path, sha256: str, size: int | None = None) -> None:
+    """WeightsError unless ``data`` (read from ``path``) has ``size`` bytes and this sha256."""
+    if size is not None and len(data) != size:
+        raise WeightsError(
+            f"weight file {path} has {len(data)} bytes, expected {size} "
+            f"(sha256 {sha256}); the file is truncated or not the shipped one"
+        )
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise WeightsError(f"weight file {path} has sha256 {actual}, expected {sha256}; "
+                           "the file is corrupt or was replaced")
+
+
+def _torch_load(data: bytes, path: Path) -> Any:
+    """``torch.load(weights_only=True)`` of ``data``; WeightsError saying what the file is instead."""
     import torch
 
-    path = Path(path)
-    if sha256 is not None:
-        verify_file(path, sha256)
-    if not path.is_file():
-        raise WeightsError(f"weight file {path} not found")
+    if not data:
+        raise WeightsError(f"weight file {path} is empty (0 bytes); expected a checkpoint written by torch.save")
+    if _looks_like_text(data):
+        head = data[:40].decode("utf-8", "replace")
+        lfs = "; it is a Git LFS pointer: run `git lfs pull`" if data.startswith(b"version https://git-lfs") else ""
+        raise WeightsError(f"weight file {path} is a text file (starts with {head!r}), not a checkpoint written by "
+                           f"torch.save{lfs}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for unreadable files
-        raise WeightsError(f"cannot read weight file {path}: {exc}") from exc
+        raise WeightsError(f"cannot read weight file {path} ({len(data)} bytes; truncated, corrupt or not written "
+                           f"by torch.save, or it holds objects other than tensors): {exc}") from exc
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """True when the first 4 KiB are printable UTF-8 (a checkpoint is a zip or a binary pickle)."""
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\n\r" for ch in text)
+
+
+def _unwrap_state_dict(checkpoint: Any, path: Path) -> dict[str, Any]:
+    """The state dict itself, also from a ``{"state_dict": ...}`` or ``{"model": ...}`` checkpoint."""
     if isinstance(checkpoint, dict):
         for key in ("state_dict", "model"):
             if key in checkpoint and isinstance(checkpoint[key], dict):
@@ -105,6 +171,16 @@ def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[
     if not isinstance(checkpoint, dict):
         raise WeightsError(f"weight file {path} does not contain a state dict")
     return checkpoint
+
+
+def _check_finite(state: dict[str, Any], path: Path) -> None:
+    """WeightsError naming the first floating-point tensor with NaN or infinite values."""
+    import torch
+
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise WeightsError(f"weight file {path}: tensor {name!r} has {bad} NaN or infinite values")
 
 
 def load_into(module: Any, state_dict: dict[str, Any], source: str | os.PathLike) -> None:

@@ -122,6 +122,6 @@ def test_sanitize_detected_keeps_the_strongest_per_position_before_the_limit():
            cv2.KeyPoint(1.0, 2.0, 4.0, 200.0, 0.5), cv2.KeyPoint(float("nan"), 1.0, 4.0, -1, 0.9),
            cv2.KeyPoint(3.0, 3.0, 4.0, -1, 0.25)]
     out = sanitize_detected(kps, (10, 10), None, 7.0, 2, one_per_location=True)
-    assert [(k.pt, k.response, k.angle) for k in out] == [((5.0, 5.0), 0.375, -1.0), ((1.0, 2.0), 0.5, 200.0)]
+    assert [(k.pt, k.response, k.angle) for k in out] == [((5.0, 5.0), 0.375, 40.0), ((1.0, 2.0), 0.5, 200.0)]
     assert out[0].size == 7.0  # an invalid size becomes the default
     assert len(sanitize_detected(kps, (10, 10), None, 7.0, None)) == 4  # twins kept without the flag

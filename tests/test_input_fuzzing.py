@@ -52,6 +52,9 @@ def test_fuzzed_images_raise_clear_errors_only(name, image):
         result = feature.detectAndCompute(image, None)
     except (ValueError, TypeError):
         return
+    if isinstance(image, list):  # the list form: one result per image, none here
+        assert result == ((), ())
+        return
     _check_result(feature, result)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from cvlearned.baselines.kaze import DIFFUSIVITIES, assign_scale_levels
 from cvlearned.baselines.opencv_feature import OpenCVFeature
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
 from cvlearned.cv_compat import cv2_attr
 from cvlearned.feature2d import Keypoints
 
@@ -44,8 +44,8 @@ class AKAZEConfig(FeatureConfig):
         check_optional_positive_int(self, "max_keypoints")
         check_range(self, "detection_threshold", 0.0)
         check_choice(self, "descriptor_type", _DESCRIPTORS)
-        check_range(self, "n_octaves", 1, 16)
-        check_range(self, "n_octave_layers", 1, 16)
+        check_int_range(self, "n_octaves", 1, 16)
+        check_int_range(self, "n_octave_layers", 1, 16)
         check_choice(self, "diffusivity", DIFFUSIVITIES)
 
 

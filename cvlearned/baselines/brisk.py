@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cvlearned.baselines.opencv_feature import OpenCVFeature
-from cvlearned.config import FeatureConfig, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_int_range, check_optional_positive_int, check_range
 from cvlearned.cv_compat import cv2_attr
 
 
@@ -27,8 +27,10 @@ class BRISKConfig(FeatureConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_optional_positive_int(self, "max_keypoints")
-        check_range(self, "detection_threshold", 0, 255)
-        check_range(self, "n_octaves", 0, 16)
+        check_int_range(self, "detection_threshold", 0, 255)
+        # each octave halves the image: OpenCV raises beyond about log2(min side) octaves
+        # (measured: 7 on 120x120, 10 on 1200x1200, 12 on 4096x4096 = the default max_side)
+        check_int_range(self, "n_octaves", 0, 12)
         check_range(self, "pattern_scale", 0.1, 10.0)
 
 

@@ -7,8 +7,11 @@ parameter persistence; the keypoints and descriptors themselves are OpenCV's, bi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from cvlearned.cv_compat import empty_descriptors
@@ -26,7 +29,6 @@ class OpenCVFeature(Feature2D):
     """
 
     native_max_keypoints: ClassVar[bool] = False
-    drop_outside_keypoints: ClassVar[bool] = False  # OpenCV decides what it can describe
     #: OpenCV raises (or worse) on images with a side below this; they have no keypoints.
     min_image_side: ClassVar[int] = 1
 
@@ -57,26 +59,42 @@ class OpenCVFeature(Feature2D):
         with self._lock:
             return empty_descriptors(self._extractor)
 
+    @contextmanager
+    def _native(self, gray: np.ndarray) -> Iterator[None]:
+        """Serialise an OpenCV call; its cv2.error (parameters that do not fit the image, e.g.
+        ORB ``n_levels=32`` or BRISK ``n_octaves=8`` on 120x160) becomes a ValueError."""
+        with self._lock:
+            try:
+                yield
+            except cv2.error as exc:
+                raise ValueError(
+                    f"OpenCV {self.algorithm_name} cannot process a {gray.shape[1]}x{gray.shape[0]} image "
+                    f"with {self.getParams()}: {exc.err}"
+                ) from exc
+
     def _too_small(self, gray: np.ndarray) -> bool:
         return min(gray.shape) < self.min_image_side
 
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
         if self._too_small(gray):
             return ()
-        with self._lock:
+        with self._native(gray):
             keypoints = self._detector.detect(gray, mask)
         return self._retain_best(keypoints)[0]
 
     def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
         if self._too_small(gray):
             return (), None
-        with self._lock:
+        with self._native(gray):
             kept, desc = self._extractor.compute(gray, keypoints)
-        if desc is not None and desc.dtype.kind == "f":  # never hand out NaN descriptors
-            finite = np.isfinite(desc).all(axis=1)
-            if not finite.all():
-                kept = [kp for kp, ok in zip(kept, finite) if ok]
-                desc = desc[finite] if finite.any() else None
+        if desc is None:
+            return tuple(kept), desc
+        # never hand out NaN or all-zero rows: OpenCV gives them for keypoints it cannot sample
+        # (e.g. AKAZE at size < 1, KAZE at size 1e12), and zero rows all match each other
+        usable = np.isfinite(desc).all(axis=1) & desc.any(axis=1)
+        if not usable.all():
+            kept = [kp for kp, ok in zip(kept, usable) if ok]
+            desc = desc[usable] if usable.any() else None
         return tuple(kept), desc
 
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
@@ -84,7 +102,7 @@ class OpenCVFeature(Feature2D):
             return (), None
         if self._detector is not self._extractor:
             return super()._detect_and_compute(gray, mask)
-        with self._lock:  # one scale space for both (cheaper than detect + compute)
+        with self._native(gray):  # one scale space for both (cheaper than detect + compute)
             keypoints, descriptors = self._detector.detectAndCompute(gray, mask)
         return self._retain_best(keypoints, descriptors)
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from cvlearned.baselines.opencv_feature import OpenCVFeature
-from cvlearned.config import FeatureConfig, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, MAX_INT_PARAM, check_int_range, check_optional_positive_int, check_range
 from cvlearned.feature2d import Keypoints
 
 
@@ -34,11 +34,11 @@ class ORBConfig(FeatureConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_optional_positive_int(self, "max_keypoints")
+        check_optional_positive_int(self, "max_keypoints", UNLIMITED)  # OpenCV allocates for all: 1e9 fails
         check_range(self, "scale_factor", 1.0001, 4.0)
-        check_range(self, "n_levels", 1, 32)
-        check_range(self, "edge_threshold", 1)
-        check_range(self, "detection_threshold", 0, 255)
+        check_int_range(self, "n_levels", 1, 32)
+        check_int_range(self, "edge_threshold", 1, MAX_INT_PARAM)  # OverflowError beyond a C int
+        check_int_range(self, "detection_threshold", 0, 255)
 
 
 class ORB(OpenCVFeature):

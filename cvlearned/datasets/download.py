@@ -228,35 +228,118 @@ def fetch(
 
 
 # --------------------------------------------------------------------------- extract
-def _safe_target(dest: Path, member: str) -> Path:
-    """Resolved path of ``member`` under ``dest``; UnsafeArchiveError if it escapes."""
+#: what ``filter="data"`` raises for a refused member (nothing on a Python without filters)
+_FILTER_ERROR: Any = getattr(tarfile, "FilterError", ())
+#: symlink hops followed while resolving one member before it counts as a loop (as Linux)
+_MAX_LINK_HOPS = 40
+
+
+def _member_parts(member: str) -> list[str]:
+    """Path components of an archive member name; UnsafeArchiveError for an absolute name."""
     name = member.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise UnsafeArchiveError(f"archive member has an absolute path: {member!r}")
-    target = (dest / name).resolve()
-    if target != dest and not target.is_relative_to(dest):
-        raise UnsafeArchiveError(f"archive member escapes the destination folder: {member!r}")
-    return target
+    return name.split("/")
+
+
+def _link_target(dest: Path, parts: list[str], links: dict[str, str]) -> str | None:
+    """Target of the symlink at ``dest/parts``: one the archive makes (``links``), else one on disk."""
+    key = "/".join(parts)
+    if key in links:
+        return links[key]
+    path = dest.joinpath(*parts)
+    return os.readlink(path) if path.is_symlink() else None
+
+
+def _resolve_inside(dest: Path, parts: list[str], links: dict[str, str], member: str,
+                    follow_last: bool = True) -> list[str]:
+    """Components, relative to ``dest``, of where ``parts`` lands once every symlink on the way
+    (``links`` made by earlier members, and links on disk) is followed, chains included.
+
+    Raises:
+        UnsafeArchiveError: any step leaves ``dest`` (naming ``member``), or a link loop.
+    """
+    resolved: list[str] = []
+    pending = list(parts)
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                raise UnsafeArchiveError(f"archive member escapes the destination folder: {member!r}")
+            resolved.pop()
+            continue
+        target = _link_target(dest, [*resolved, part], links)
+        if target is None or (not pending and not follow_last):
+            resolved.append(part)
+            continue
+        hops += 1
+        if hops > _MAX_LINK_HOPS:
+            raise UnsafeArchiveError(f"symlink loop at archive member {member!r}")
+        if os.path.isabs(target):  # only links already on disk get here (members' are refused)
+            if not Path(target).is_relative_to(dest):
+                raise UnsafeArchiveError(f"archive member {member!r} leads through a link to {target!r}")
+            resolved, pending = [], [*Path(target).relative_to(dest).parts, *pending]
+        else:
+            pending = [*target.split("/"), *pending]
+    return resolved
+
+
+def _safe_target(dest: Path, member: str) -> Path:
+    """Where ``member`` lands under ``dest`` (links on disk followed); UnsafeArchiveError if it escapes."""
+    return dest.joinpath(*_resolve_inside(dest, _member_parts(member), {}, member))
 
 
 def _check_tar(tar: tarfile.TarFile, dest: Path) -> None:
+    """Refuse, before anything is written, every member that lands or links outside ``dest``
+    once the symlinks of earlier members are followed, every special file, and every symlink
+    that a later member makes point outside (checked again against all links at the end)."""
+    links: dict[str, str] = {}
     for m in tar.getmembers():
-        target = _safe_target(dest, m.name)
-        if m.issym():
-            if m.linkname.startswith("/"):
-                raise UnsafeArchiveError(f"absolute symlink in archive: {m.name!r}")
-            _safe_target(dest, str(target.parent.relative_to(dest) / m.linkname))
-        elif m.islnk():
-            _safe_target(dest, m.linkname)
-        elif not (m.isfile() or m.isdir()):
+        if not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
             raise UnsafeArchiveError(f"special file in archive: {m.name!r}")
+        where = _resolve_inside(dest, _member_parts(m.name), links, m.name, follow_last=not m.issym())
+        if m.issym():
+            if os.path.isabs(m.linkname.replace("\\", "/")) or m.linkname[1:2] == ":":
+                raise UnsafeArchiveError(f"absolute symlink in archive: {m.name!r} -> {m.linkname!r}")
+            _check_link(dest, where, m.linkname, links)
+            links["/".join(where)] = m.linkname
+        elif m.islnk():
+            _resolve_inside(dest, _member_parts(m.linkname), links, f"{m.name} -> {m.linkname}")
+    for key, target in links.items():
+        _check_link(dest, key.split("/"), target, links)
+
+
+def _check_link(dest: Path, where: list[str], target: str, links: dict[str, str]) -> None:
+    """UnsafeArchiveError unless the symlink at ``dest/where`` → ``target`` resolves inside ``dest``."""
+    _resolve_inside(dest, [*where[:-1], *target.split("/")], links, f"{'/'.join(where)} -> {target}")
+
+
+def _extract_tar(archive: Path, dest: Path) -> None:
+    """Check, then extract (with ``filter="data"`` where Python has it) a tar archive."""
+    try:
+        with tarfile.open(archive) as tar:
+            _check_tar(tar, dest)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # Python < 3.11.4 without extraction filters: _check_tar is the guard
+                tar.extractall(dest)
+    except _FILTER_ERROR as exc:  # e.g. LinkOutsideDestinationError: a traceback no more
+        raise UnsafeArchiveError(f"unsafe member in {archive}: {exc}") from exc
+    except tarfile.TarError as exc:  # truncated or corrupt archive
+        raise ValueError(f"cannot extract {archive}: {exc}") from exc
 
 
 def extract_archive(archive: str | Path, dest_dir: str | Path) -> None:
     """Extract a zip or tar(.gz/.bz2/.xz) archive into ``dest_dir``.
 
     All members are checked before anything is written: absolute paths, ``..`` escapes,
-    links pointing outside and device files raise :class:`UnsafeArchiveError`.
+    links pointing outside (following every symlink chain through earlier members and links
+    already in ``dest_dir``) and device files raise :class:`UnsafeArchiveError`; tar archives
+    are then extracted with ``filter="data"`` where Python has it (3.11.4+), whose refusals
+    are raised as :class:`UnsafeArchiveError` too. A corrupt archive raises ValueError.
     """
     archive = Path(archive)
     dest = Path(dest_dir)
@@ -268,12 +351,7 @@ def extract_archive(archive: str | Path, dest_dir: str | Path) -> None:
                 _safe_target(dest, info.filename)
             zf.extractall(dest)
     elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tar:
-            _check_tar(tar, dest)
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(dest, filter="data")
-            else:  # pragma: no cover - Python without extraction filters
-                tar.extractall(dest)
+        _extract_tar(archive, dest)
     else:
         raise ValueError(f"not a zip or tar archive: {archive}")
 

@@ -34,7 +34,7 @@ from torch import nn
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import _NONE_MARKER, Keypoints
+from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.keypoints import sanitize_detected, unique_locations
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.models.register import WEIGHT_FILES
@@ -255,6 +255,7 @@ class HardNet(NetworkFeature):
 
     config_class = HardNetConfig
     algorithm_name = "HardNet"
+    describes_unsized_keypoints = True  # _compute describes size <= 0 at keypoint_size / DEFAULT_KEYPOINT_SIZE
     presets = PRESETS
     default_preset = "hardnet"
 
@@ -404,9 +405,11 @@ class HardNet(NetworkFeature):
         return super()._decode_field(key, item, old)
 
     def _read_detector(self, item: cv2.FileNode) -> Any:
-        stored = item.string() if item.isString() else ""
-        if stored == _NONE_MARKER:
+        stored = _decode_value(item, "detector")
+        if stored is None:
             return None
+        if not isinstance(stored, str):
+            raise ValueError(f"detector must be stored as a detector name or None, got {stored!r}")
         held = self.config.detector
         if held is not None and detector_name(held) == stored:
             return held

@@ -39,7 +39,7 @@ from torch import nn
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import Keypoints
+from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.image_input import as_gray_uint8
 from cvlearned.keypoints import keypoints_to_array, sanitize_detected, unique_locations
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
@@ -444,7 +444,9 @@ class UCN(NetworkFeature):
         detector object this feature already holds."""
         if key != "detector":
             return super()._decode_field(key, item, old)
-        stored = item.string() if item.isString() else ""
+        stored = _decode_value(item, key)
+        if not isinstance(stored, str):
+            raise ValueError(f"detector must be stored as one of {list(DETECTORS)} or a detector name, got {stored!r}")
         if stored in DETECTORS:
             return stored
         if not isinstance(old, str) and detector_name(old) == stored:
