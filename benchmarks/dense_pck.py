@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvlearned.evaluation.feature_options import parse_labelled_feature
+from cvlearned.cli_args import dataset_spec, feature_list, labelled_feature
 
 THRESHOLDS = np.arange(1, 21, dtype=np.float64)
 SHOWN = (1, 3, 5, 10, 20)
@@ -62,9 +62,12 @@ def _plot(results: dict, key: str, title: str, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--features", default="sift,daisy,kaze", help="registered feature names, comma-separated")
-    parser.add_argument("--extra", action="append", default=[], help="LABEL=NAME:key=value,... (repeatable)")
-    parser.add_argument("--dataset", action="append", required=True, help="dataset spec as for cvlearned bench")
+    parser.add_argument("--features", type=feature_list, default="sift,daisy,kaze",
+                        help="registered feature names, comma-separated")
+    parser.add_argument("--extra", type=labelled_feature, action="append", default=[],
+                        help="LABEL=NAME:key=value,... (repeatable)")
+    parser.add_argument("--dataset", type=dataset_spec, action="append", required=True,
+                        help="dataset spec as for cvlearned bench")
     parser.add_argument("--max-pairs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -80,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     from cvlearned.evaluation.dense_pck import evaluate_dense_pck
 
     torch.set_num_threads(max(1, args.threads))
-    features = {name: cvlearned.create(name) for name in filter(None, args.features.split(","))}
-    for spec in args.extra:
-        label, name, params = parse_labelled_feature(spec)
+    features = {name: cvlearned.create(name) for name in args.features}
+    for label, name, params in args.extra:
         features[label] = cvlearned.create(name, **params)
     machine = f"{cpu_name()}, {os.cpu_count()} logical CPUs, torch threads={args.threads}, {platform.system()}"
     lines = [f"Dense PCK, {datetime.date.today().isoformat()}, {machine}; command: "

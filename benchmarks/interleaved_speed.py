@@ -16,10 +16,13 @@ import argparse
 import statistics
 import time
 
+from cvlearned.cli_args import feature_list
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--features", default="sift,superpoint-lite", help="comma-separated registered names")
+    parser.add_argument("--features", type=feature_list, default="sift,superpoint-lite",
+                        help="comma-separated registered names")
     parser.add_argument("--images", required=True, help="a folder of images (sorted by name)")
     parser.add_argument("--count", type=int, default=10, help="the first N images")
     parser.add_argument("--repeats", type=int, default=3)
@@ -35,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = [n.strip() for n in args.features.split(",") if n.strip()]
-    features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in names}
+    features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in args.features}
     images = [image for _, image in load_photo_folder(args.images, limit=args.count)]
     if not images:
         parser.error(f"no images in {args.images}")

@@ -1,14 +1,22 @@
-"""Command line: ``cvlearned {demo,bench,features,data,train}``."""
+"""Command line: cvlearned {demo,bench,features,data,train}.
+
+Mistakes are reported on one line (cvlearned: error: ...) with exit status 1, or 2 for
+wrong options; --debug shows the full traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
+
+from cvlearned.cli_args import HelpFormatter, show_progress
 
 
 #: model name -> module whose ``main(argv)`` trains it
 TRAINERS = {
     "hardnet": "cvlearned.training.train_hardnet",
+    "matcher": "cvlearned.training.train_matcher",
     "orinet": "cvlearned.training.train_orinet",
     "superpoint": "cvlearned.training.train_superpoint",
     "ucn": "cvlearned.training.train_ucn",
@@ -17,30 +25,79 @@ TRAINERS = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with one sub-command per job."""
+    from cvlearned.datasets import DATASETS
     from cvlearned.demo import add_arguments as demo_arguments
     from cvlearned.evaluation.bench_command import add_arguments as bench_arguments
 
-    parser = argparse.ArgumentParser(prog="cvlearned", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_arguments(commands.add_parser("demo", help="two-view pose demo on a rendered pair or your images"))
-    bench_arguments(commands.add_parser("bench", help="benchmark features on ground-truth pairs"))
-    commands.add_parser("features", help="list registered features")
-    train = commands.add_parser("train", help="train a model (options: cvlearned train MODEL --help)")
-    train.add_argument("model", choices=sorted(TRAINERS))
+    parser = argparse.ArgumentParser(prog="cvlearned", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="one of these (cvlearned COMMAND --help for its options)")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
+        # SUPPRESS: "cvlearned --debug demo" is not reset by the sub-command's own default
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show the full traceback of an error")
+        return sub
+
+    demo_arguments(command("demo", "two-view pose demo on a rendered pair or your images"))
+    bench_arguments(command("bench", "benchmark features on ground-truth pairs"))
+    command("features", "list registered features")
+    train = command("train", "train a model (options: cvlearned train MODEL --help)")
+    train.add_argument("model", choices=sorted(TRAINERS), help="model to train")
     train.add_argument("options", nargs=argparse.REMAINDER, help="options of the model's trainer")
-    data = commands.add_parser("data", help="download benchmark datasets (needs internet)")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
-    data_commands.add_parser("list", help="known datasets")
-    download = data_commands.add_parser("download", help="download and extract a dataset")
-    download.add_argument("name")
-    download.add_argument("--dir", required=True)
-    download.add_argument("--force", action="store_true")
+    data = command("data", "list or download benchmark datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION",
+                                        help="list or download")
+    data_commands.add_parser("list", help="known datasets, their sources and loaders")
+    download = data_commands.add_parser("download", help="download and extract a dataset (needs internet)",
+                                        formatter_class=HelpFormatter)
+    download.add_argument("name", choices=sorted(DATASETS), metavar="NAME",
+                          help=f"dataset: {', '.join(sorted(DATASETS))}")
+    download.add_argument("--dir", required=True, help="folder the dataset is extracted into")
+    download.add_argument("--force", action="store_true", help="download again even if the folder has it")
+    download.add_argument("--no-progress", action="store_true", help="no download progress bar")
     return parser
 
 
+def version_text() -> str:
+    """``cvlearned X (OpenCV Y, torch Z)`` without importing torch."""
+    import cv2
+
+    from cvlearned import __version__
+
+    try:
+        torch = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch = "not installed"
+    return f"cvlearned {__version__} (OpenCV {cv2.__version__}, torch {torch})"
+
+
+#: errors reported as one line (library code raises these for bad input or data)
+USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``cvlearned`` console script."""
+    """Entry point of the ``cvlearned`` console script: the exit status."""
     args = build_parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"cvlearned: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("cvlearned: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Execute the parsed command; errors propagate."""
     if args.command == "demo":
         from cvlearned.demo import run
 
@@ -56,14 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "features":
         from cvlearned.registry import feature_spec, list_features
 
-        for name in list_features():
+        names = list_features()
+        width = max(map(len, names))
+        for name in names:
             spec = feature_spec(name)
-            print(f"{name:14s} {spec.kind:9s} {spec.summary}")
+            print(f"{name:{width}s}  {spec.kind:9s}  {spec.summary}")
         return 0
     from cvlearned.datasets import data_command
 
     if args.data_command == "list":
         args.name = None
+    else:
+        args.progress = show_progress(args.no_progress)
     return data_command(args)
 
 

@@ -3,46 +3,96 @@
 Without image arguments the pair is rendered offline (a textured piecewise-planar room
 seen by two calibrated cameras, textures from scikit-image's bundled photos), so the true
 pose is known and the table reports the pose deviation as in the UCN paper's Table 6.
+Every feature's estimated pose is printed (rotation as angle about an axis, translation as
+unit direction, :mod:`cvlearned.pose_text`); rows are sorted by pose error
+``max(rotation, translation)`` (without ground truth: by RANSAC inliers). The picture is a
+grid with one panel per feature, in table order: green lines are matches correct by ground
+truth (RANSAC inliers without it), red lines wrong ones (RANSAC outliers).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
+from cvlearned.cli_args import (
+    assumed_intrinsics_note,
+    camera_matrix,
+    default_camera_matrix,
+    distortion,
+    feature_list,
+    positive_int,
+    show_progress,
+)
+from cvlearned.datasets import read_image
 from cvlearned.datasets.types import PosePair
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import extract
+from cvlearned.evaluation.match_truth import CORRECT_PX, label_matches, truth_rule
 from cvlearned.evaluation.matching import MatchingOptions
-from cvlearned.evaluation.metrics import estimate_relative_pose, rotation_error_deg
+from cvlearned.evaluation.metrics import estimate_relative_pose, pose_error
 from cvlearned.evaluation.pair_eval import pose_errors
+from cvlearned.pose_text import (
+    POSE_CONVENTION,
+    format_direction,
+    format_error_deg,
+    format_pose_error,
+    format_rotation,
+)
 from cvlearned.registry import list_features
-from cvlearned.visualization import draw_matches
+from cvlearned.visualization import draw_matches, tile
+
+#: match picture: panel width (both images side by side) in pixels, panels per row, lines per panel
+PANEL_WIDTH, PANEL_COLUMNS, PANEL_LINES = 960, 2, 100
+CAVEAT = ("One pair and one RANSAC run per feature: differences of a degree or two are sampling luck, "
+          "not a ranking. For that, run `cvlearned bench` (many pairs; add --ransac-runs 5).")
 
 
 @dataclass(frozen=True)
 class DemoRow:
-    """One feature's result on the demo pair (errors are None without ground truth)."""
+    """One feature's result on the demo pair.
+
+    keypoints: count per image; R (3, 3), t (3,) unit: the estimated pose ``X2 = R X1 + t``
+    (None when estimation failed); errors in degrees (None without ground truth, inf when
+    estimation failed); correct: matches correct by ground truth (None without).
+    """
 
     feature: str
-    rot_err_deg: float | None
-    trans_err_deg: float | None
+    keypoints: tuple[int, int]
     matches: int
     inliers: int
+    R: np.ndarray | None
+    t: np.ndarray | None
+    rot_err_deg: float | None
+    trans_err_deg: float | None
     ms_per_image: float
+    correct: int | None = None
+
+    @property
+    def pose_err_deg(self) -> float | None:
+        """``max(rotation, translation)`` error (the benchmark's pose error); None without ground truth."""
+        if self.rot_err_deg is None:
+            return None
+        return float(pose_error(self.rot_err_deg, self.trans_err_deg))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cvlearned demo``."""
     parser.add_argument("images", nargs="*", help="IMG1 IMG2 (default: a rendered pair with ground truth)")
-    parser.add_argument("--K", default=None, help="fx,fy,cx,cy of both images (default for user images: "
-                                                  "focal 1.2 x longest side, centred principal point)")
-    parser.add_argument("--features", default=None, help="comma-separated names (default: all registered)")
-    parser.add_argument("--max-keypoints", type=int, default=2048)
+    parser.add_argument("--K", type=camera_matrix, default=None, metavar="FX,FY,CX,CY",
+                        help="intrinsics of both images: fx,fy,cx,cy or 9 row-major values (default for "
+                             "your images: focal 1.2 x longest side, centred principal point)")
+    parser.add_argument("--dist", type=distortion, default=None, metavar="K1,K2,P1,P2[,K3]",
+                        help="OpenCV distortion of both images (needs --K; default: none)")
+    parser.add_argument("--features", type=feature_list, default=None, metavar="NAME,...",
+                        help="comma-separated names (default: all registered)")
+    parser.add_argument("--max-keypoints", type=positive_int, default=2048, metavar="N", help="keypoints per image")
     parser.add_argument("--out", type=Path, default=Path("demo_matches.png"), help="match visualisation PNG")
     parser.add_argument("--seed", type=int, default=3, help="seed of the rendered pair")
 
@@ -54,73 +104,132 @@ def rendered_pair(seed: int) -> PosePair:
     return make_scene_pairs(n_pairs=1, layout="room", size=(640, 480), seed=seed)[0]
 
 
-def user_pair(paths: list[str], k_text: str | None) -> PosePair:
-    """A pair of user images with shared intrinsics and unknown pose (R, t = NaN)."""
+def user_pair(paths: list[str], K: np.ndarray | None, dist: np.ndarray | None = None) -> PosePair:
+    """A pair of user images with shared (3, 3) intrinsics ``K`` (None: assumed, see
+    :func:`~cvlearned.cli_args.default_camera_matrix`), optional (4,) or (5,) distortion
+    ``dist`` and unknown pose (R, t = NaN)."""
     if len(paths) != 2:
-        raise SystemExit("cvlearned demo takes exactly two images: IMG1 IMG2")
-    images = [cv2.imread(p, cv2.IMREAD_COLOR) for p in paths]
-    for path, image in zip(paths, images):
-        if image is None:
-            raise SystemExit(f"cannot read image {path}")
-    h, w = images[0].shape[:2]
-    if k_text:
-        fx, fy, cx, cy = (float(v) for v in k_text.split(","))
-    else:
-        fx = fy = 1.2 * max(w, h)
-        cx, cy = (w - 1) / 2, (h - 1) / 2
-        print(f"no --K given: assuming fx=fy={fx:.0f}, cx={cx:.1f}, cy={cy:.1f}")
-    K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], float)
+        raise ValueError(f"cvlearned demo takes exactly two images IMG1 IMG2, got {len(paths)}")
+    images = [read_image(p) for p in paths]
+    if K is None:
+        K = default_camera_matrix(images[0].shape[1], images[0].shape[0])
+        print(assumed_intrinsics_note(K))
+    D = np.zeros(5) if dist is None else np.asarray(dist, np.float64)
     nan = np.full(3, np.nan)
-    return PosePair("user", images[0], images[1], K, K, np.full((3, 3), np.nan), nan)
+    return PosePair("user", images[0], images[1], K, K, np.full((3, 3), np.nan), nan, D0=D, D1=D)
 
 
-def run_feature(name: str, pair: PosePair, max_keypoints: int, matching: MatchingOptions) -> tuple[DemoRow, np.ndarray]:
-    """Evaluate one feature on the pair; returns its row and a match visualisation."""
+def run_feature(name: str, pair: PosePair, max_keypoints: int, matching: MatchingOptions
+                ) -> tuple[DemoRow, np.ndarray]:
+    """Evaluate one feature on the pair; returns its row and its match picture panel."""
     feature = make_feature(name, max_keypoints)
     extract(feature, pair.image0)  # warm-up, not timed
     ex0, ex1 = extract(feature, pair.image0), extract(feature, pair.image1)
     matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
-    pose = estimate_relative_pose(ex0.points[matches[:, 0]], ex1.points[matches[:, 1]], pair.K0, pair.K1,
-                                  D0=pair.D0, D1=pair.D1)
+    pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
+    pose = estimate_relative_pose(pts0, pts1, pair.K0, pair.K1, D0=pair.D0, D1=pair.D1)
+    truth = label_matches(pair, pts0, pts1, CORRECT_PX)
     rot = trans = None
-    if np.isfinite(pair.R).all():  # ground truth known
+    if truth is not None:
         rot, trans = pose_errors(pose, pair.R, pair.t)
     inliers = np.zeros(len(matches), bool) if pose is None else pose.inliers
-    row = DemoRow(name, rot, trans, len(matches), int(inliers.sum()), (ex0.ms + ex1.ms) / 2)
-    canvas = draw_matches(pair.image0, ex0.keypoints, pair.image1, ex1.keypoints, matches, inliers,
-                          title=f"{name}: {row.inliers}/{row.matches} inliers")
-    return row, canvas
+    row = DemoRow(name, (len(ex0.points), len(ex1.points)), len(matches), int(inliers.sum()),
+                  None if pose is None else pose.R, None if pose is None else pose.t, rot, trans,
+                  (ex0.ms + ex1.ms) / 2, None if truth is None else int(truth.correct.sum()))
+    colours = inliers if truth is None else truth.correct
+    panel = draw_matches(pair.image0, ex0.keypoints, pair.image1, ex1.keypoints, matches, colours,
+                         title=panel_title(row), max_lines=PANEL_LINES, width=PANEL_WIDTH)
+    return row, panel
 
 
-def format_table(rows: list[DemoRow]) -> str:
-    """The UCN-style table: rotation / translation deviation, matches, inliers, ms/image."""
-    lines = ["| feature | rot. dev. (°) | trans. dev. (°) | matches | inliers | ms/image |",
-             "|---|---:|---:|---:|---:|---:|"]
+def sort_rows(rows: Sequence[DemoRow]) -> list[DemoRow]:
+    """Rows by pose error ``max(rot, trans)`` ascending, then by RANSAC inliers descending,
+    then by name (without ground truth: by inliers, then name)."""
+    return sorted(rows, key=lambda r: (0.0 if r.pose_err_deg is None else r.pose_err_deg, -r.inliers, r.feature))
+
+
+def sort_rule(rows: Sequence[DemoRow]) -> str:
+    """The sentence that states how :func:`sort_rows` ordered ``rows``."""
+    if any(r.rot_err_deg is not None for r in rows):
+        return "Sorted by pose error = max(rot. dev., trans. dev.), ties by RANSAC inliers."
+    return "No ground truth: sorted by RANSAC inliers."
+
+
+def _pose_cells(row: DemoRow) -> tuple[str, str]:
+    if row.R is None or row.t is None:
+        return "failed", "failed"
+    return format_rotation(row.R), format_direction(row.t)
+
+
+def format_table(rows: Sequence[DemoRow]) -> str:
+    """Markdown table, one row per feature in the given order: errors (with ground truth),
+    estimated pose, keypoints per image, matches, inliers, correct matches, ms/image."""
+    with_gt = any(r.rot_err_deg is not None for r in rows)
+    titles = ["feature", *(["rot. dev. (°)", "trans. dev. (°)"] if with_gt else []), "R (angle about axis)",
+              "t direction", "keypoints", "matches", "inliers",
+              *([f"correct ≤{CORRECT_PX:g} px"] if with_gt else []), "ms/image"]
+    lines = ["| " + " | ".join(titles) + " |", "|---|" + "---:|" * (len(titles) - 1)]
     for r in rows:
-        rot = "–" if r.rot_err_deg is None else f"{r.rot_err_deg:.2f}"
-        trans = "–" if r.trans_err_deg is None else f"{r.trans_err_deg:.2f}"
-        lines.append(f"| {r.feature} | {rot} | {trans} | {r.matches} | {r.inliers} | {r.ms_per_image:.1f} |")
+        errors = [format_error_deg(r.rot_err_deg, ""), format_error_deg(r.trans_err_deg, "")] if with_gt else []
+        cells = [r.feature, *errors, *_pose_cells(r), f"{r.keypoints[0]}/{r.keypoints[1]}", str(r.matches),
+                 str(r.inliers), *([str(r.correct)] if with_gt else []), f"{r.ms_per_image:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def panel_title(row: DemoRow) -> list[str]:
+    """Two caption lines of a feature's match panel: name with pose error (or estimated pose), then counts."""
+    if row.rot_err_deg is not None:
+        head = f"{row.feature}: {format_pose_error(row.rot_err_deg, row.trans_err_deg)}"
+    else:
+        rotation, direction = _pose_cells(row)
+        head = f"{row.feature}: R {rotation}, t {direction}"
+    counts = f"keypoints {row.keypoints[0]}/{row.keypoints[1]}, {row.matches} matches, {row.inliers} RANSAC inliers"
+    if row.correct is not None:
+        counts += f", {row.correct} correct"
+    return [head, counts]
+
+
+def picture_header(pair: PosePair, rule: str | None) -> list[str]:
+    """Caption of the match grid: the pair and what the colours mean (``rule``: how matches
+    were checked, :func:`~cvlearned.evaluation.match_truth.truth_rule`; None without ground truth)."""
+    if rule is None:
+        colours = "green = RANSAC inliers, red = RANSAC outliers (no ground truth)"
+    else:
+        colours = f"green = correct within {CORRECT_PX:g} px by ground truth ({rule}), red = wrong"
+    return [f"cvlearned demo, pair '{pair.name}': {colours}",
+            "panels in table order; one pair, one RANSAC run: not a ranking (see cvlearned bench)"]
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``cvlearned demo``."""
-    pair = user_pair(args.images, args.K) if args.images else rendered_pair(args.seed)
-    features = args.features.split(",") if args.features else list_features()
+    if not args.images and (args.K is not None or args.dist is not None):
+        raise ValueError("--K and --dist describe your images IMG1 IMG2; the rendered pair brings its own")
+    if args.dist is not None and args.K is None:
+        raise ValueError("--dist needs --K (distortion coefficients are relative to K)")
+    if not cv2.haveImageWriter(str(args.out)):
+        raise ValueError(f"--out {args.out}: OpenCV cannot write that file type (use .png or .jpg)")
+    pair = user_pair(args.images, args.K, args.dist) if args.images else rendered_pair(args.seed)
+    features = args.features or list_features()
     matching = MatchingOptions(mutual=True, ratio=0.8)
     if not args.images:
-        print(f"rendered pair '{pair.name}': 640x480, true rotation "
-              f"{rotation_error_deg(np.eye(3), pair.R):.1f}°, baseline {np.linalg.norm(pair.t):.2f} m")
-    rows, canvases = [], []
-    for name in features:
-        row, canvas = run_feature(name, pair, args.max_keypoints, matching)
+        print(f"rendered pair '{pair.name}': 640x480, true pose R {format_rotation(pair.R)}, "
+              f"t direction {format_direction(pair.t)}, baseline {np.linalg.norm(pair.t):.2f} m")
+    panels: dict[str, np.ndarray] = {}
+    rows = []
+    progress = tqdm(features, desc="demo", unit="feature", leave=False, disable=not show_progress(no_progress=False))
+    for name in progress:
+        progress.set_postfix_str(name)
+        row, panels[name] = run_feature(name, pair, args.max_keypoints, matching)
         rows.append(row)
-        canvases.append(canvas)
+    rows = sort_rows(rows)
+    print(f"Estimated pose per feature: {POSE_CONVENTION}.")
+    print(sort_rule(rows))
     print(format_table(rows))
-    mosaic = np.vstack(canvases)
-    if mosaic.shape[0] > 4000:
-        mosaic = cv2.resize(mosaic, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    print(CAVEAT)
+    picture = tile([panels[r.feature] for r in rows], PANEL_COLUMNS, header=picture_header(pair, truth_rule(pair)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), mosaic)
-    print(f"match visualisation (green = RANSAC inliers): {args.out}")
+    if not cv2.imwrite(str(args.out), picture):
+        raise OSError(f"cannot write {args.out}")
+    print(f"match picture ({len(rows)} panels, {PANEL_COLUMNS} per row): {args.out}")
     return 0

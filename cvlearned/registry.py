@@ -6,7 +6,8 @@ tool (demo, bench, examples, adapters) accepts any feature by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +44,7 @@ def create(name: str, **params: Any) -> Feature2D:
         ValueError: unknown name (the message lists the registered names).
         TypeError: unknown parameter (the message lists the valid ones).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"feature name must be a str, got {type(name).__name__}")
-    spec = _REGISTRY.get(name.lower())
-    if spec is None:
-        raise ValueError(f"unknown feature {name!r}; registered features: {list_features()}")
-    return spec.factory(**params)
+    return feature_spec(name).factory(**params)
 
 
 def list_features(kind: str | None = None) -> list[str]:
@@ -57,11 +53,33 @@ def list_features(kind: str | None = None) -> list[str]:
 
 
 def feature_spec(name: str) -> FeatureSpec:
-    """The :class:`FeatureSpec` registered under ``name``."""
-    try:
-        return _REGISTRY[name.lower()]
-    except KeyError:
-        raise ValueError(f"unknown feature {name!r}; registered features: {list_features()}") from None
+    """The :class:`FeatureSpec` registered under ``name`` (case-insensitive).
+
+    Raises:
+        TypeError: ``name`` is not a str.
+        ValueError: unknown name; the message suggests the closest registered names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"feature name must be a str, got {type(name).__name__}")
+    spec = _REGISTRY.get(name.lower())
+    if spec is None:
+        raise ValueError(unknown_feature_message(name))
+    return spec
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'a' or 'b'?"`` naming the (at most two) ``known`` names closest to
+    ``word`` (``difflib``; case, spaces and ``_`` for ``-`` ignored, an exact match after that
+    is the only one), or ``""`` when none is close."""
+    guess = word.strip().lower().replace("_", "-")
+    close = [guess] if guess in known else difflib.get_close_matches(guess, known, n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def unknown_feature_message(name: str) -> str:
+    """One line naming an unregistered ``name``, the closest registered names and all of them."""
+    known = list_features()
+    return f"unknown feature {name!r}{did_you_mean(name, known)} (registered features: {', '.join(known)})"
 
 
 #: features the examples use by default, best first by the measured benchmarks (README):

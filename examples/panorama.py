@@ -19,9 +19,11 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 import cvlearned
-from cvlearned.adapters.stitching import compute_image_features
+from cvlearned.adapters.stitching import image_features
+from cvlearned.cli_args import HelpFormatter, feature_name, show_progress
 
 
 @dataclass(frozen=True)
@@ -95,18 +97,20 @@ def _make_feature(feature: Any) -> Any:
 
 
 def estimate_cameras(
-    images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings()
+    images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings(),
+    progress: bool = False,
 ) -> tuple[list[Any], np.ndarray]:
     """Register the images: → (cameras at full resolution, (M,) indices of the images kept).
 
     ``feature`` is a registered name, a Feature2D-like object, or None for
-    :func:`cvlearned.default_feature`. Raises RuntimeError when fewer than two images connect or the
-    estimator / bundle adjuster fails.
+    :func:`cvlearned.default_feature`; ``progress`` draws a tqdm bar over the images. Raises
+    RuntimeError when fewer than two images connect or the estimator / bundle adjuster fails.
     """
     images = _check_images(images)
     detector = _make_feature(cvlearned.default_feature() if feature is None else feature)
     work_scale = _megapix_scale(images, settings.work_megapix)
-    features = compute_image_features(detector, [_resize(im, work_scale) for im in images])
+    features = [image_features(detector, _resize(im, work_scale), i)
+                for i, im in enumerate(tqdm(images, desc="features", unit="image", disable=not progress))]
 
     matcher = cv2.detail_BestOf2NearestMatcher(False, settings.match_conf)
     pairwise = matcher.apply2(features)
@@ -197,25 +201,29 @@ def compose(images: list[np.ndarray], cameras: list[Any], settings: PanoramaSett
     return np.clip(result, 0, 255).astype(np.uint8), result_mask
 
 
-def stitch(images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings()
-           ) -> Panorama:
-    """Register and compose ``images`` (BGR or gray uint8) into a spherical panorama."""
+def stitch(images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings(),
+           progress: bool = False) -> Panorama:
+    """Register and compose ``images`` (BGR or gray uint8) into a spherical panorama
+    (``progress``: a tqdm bar over feature extraction)."""
     images = _check_images(images)
-    cameras, indices = estimate_cameras(images, feature, settings)
+    cameras, indices = estimate_cameras(images, feature, settings, progress)
     pano, mask = compose([images[i] for i in indices], cameras, settings)
     return Panorama(pano, mask, cameras, indices)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("images", nargs="+", help="two or more overlapping photos taken from one spot")
-    parser.add_argument("--feature", default=cvlearned.default_feature(),
-                        help=f"registered feature name (default: %(default)s; any of {cvlearned.list_features()})")
-    parser.add_argument("--out", type=Path, default=Path("panorama.jpg"), help="output image (default: %(default)s)")
-    parser.add_argument("--work-megapix", type=float, default=PanoramaSettings.work_megapix)
-    parser.add_argument("--match-conf", type=float, default=PanoramaSettings.match_conf)
+    parser.add_argument("--feature", type=feature_name, default=cvlearned.default_feature(),
+                        help=f"registered feature, any of {', '.join(cvlearned.list_features())}")
+    parser.add_argument("--out", type=Path, default=Path("panorama.jpg"), help="output image")
+    parser.add_argument("--work-megapix", type=float, default=PanoramaSettings.work_megapix,
+                        help="registration resolution in megapixels")
+    parser.add_argument("--match-conf", type=float, default=PanoramaSettings.match_conf,
+                        help="BestOf2NearestMatcher keeps d1 < (1 - match_conf) * d2")
     parser.add_argument("--no-wave-correct", action="store_true", help="skip horizontal wave correction")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (it is drawn only when stderr is a terminal)")
     return parser
 
 
@@ -225,8 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.images) < 2:
         parser.error("give at least two images")
-    if args.feature.lower() not in cvlearned.list_features():
-        parser.error(f"unknown feature {args.feature!r}; registered: {cvlearned.list_features()}")
     images = []
     for path in args.images:
         image = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = PanoramaSettings(work_megapix=args.work_megapix, match_conf=args.match_conf,
                                 wave_correct=not args.no_wave_correct)
     try:
-        result = stitch(images, args.feature, settings)
+        result = stitch(images, args.feature, settings, show_progress(args.no_progress))
     except (RuntimeError, cv2.error) as exc:
         print(f"stitching failed: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """Multi-view reconstruction: cvlearned features + our matches -> COLMAP incremental mapping.
 
-    python examples/sfm.py IMAGE_DIR [--feature NAME] [--out DIR] [--K FX FY CX CY]
-                           [--window W] [--max-keypoints N]
+    python examples/sfm.py IMAGE_DIR [--feature NAME] [--out DIR] [--K fx,fy,cx,cy]
+                           [--dist k1,k2,p1,p2[,k3]] [--window W] [--max-keypoints N]
+                           [--verbose] [--no-progress]
 
 Pipeline: every image -> ``detectAndCompute`` -> per image pair (all pairs, or each image
 with the next ``--window`` ones) mutual-NN + ratio matching -> essential-matrix RANSAC
@@ -10,7 +11,9 @@ with the next ``--window`` ones) mutual-NN + ratio matching -> essential-matrix 
 descriptor. Prints registered images, 3D points and the mean reprojection error.
 
 Without ``--K`` all images get ``fx = fy = 1.2 * longest side`` and a centred principal
-point, which COLMAP then refines. :func:`compare_to_truth` scores the recovered camera
+point, which COLMAP then refines. With ``--dist`` the keypoints are undistorted before
+matching and COLMAP sees a pinhole camera. COLMAP's log is shown with ``--verbose`` only.
+:func:`compare_to_truth` scores the recovered camera
 centres against known ones after a similarity (Umeyama) alignment.
 Needs pycolmap (``pip install cvlearned[colmap]``).
 """
@@ -18,18 +21,32 @@ Needs pycolmap (``pip install cvlearned[colmap]``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import itertools
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from cvlearned.adapters import colmap
+from cvlearned.cli_args import (
+    HelpFormatter,
+    assumed_intrinsics_note,
+    camera_matrix,
+    default_camera_matrix,
+    distortion,
+    feature_name,
+    positive_int,
+    show_progress,
+)
+from cvlearned.cv_compat import normalized_image_points
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import Extraction, extract
 from cvlearned.evaluation.matching import MatchingOptions
@@ -147,9 +164,25 @@ def list_images(image_dir: Path) -> list[Path]:
     return files
 
 
-def _default_K(width: int, height: int) -> np.ndarray:
-    f = 1.2 * max(width, height)
-    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+def undistorted_pixels(points: np.ndarray, K: np.ndarray, dist: np.ndarray | None) -> np.ndarray:
+    """(N, 2) pixels of a camera with distortion ``dist`` → (N, 2) pixels of the ideal
+    pinhole camera ``K`` (unchanged when ``dist`` is None)."""
+    if dist is None:
+        return points
+    normalized = normalized_image_points(points, K, dist)
+    return normalized @ K[:2, :2].T + K[:2, 2]
+
+
+@contextlib.contextmanager
+def colmap_log(verbose: bool) -> Iterator[None]:
+    """COLMAP's (glog) INFO/WARNING lines only when ``verbose``; errors always."""
+    logging = colmap.import_pycolmap().logging
+    previous = logging.minloglevel
+    logging.minloglevel = previous if verbose else int(logging.Level.ERROR)
+    try:
+        yield
+    finally:
+        logging.minloglevel = previous
 
 
 def run(
@@ -161,14 +194,21 @@ def run(
     max_keypoints: int | None = 2048,
     matching: MatchingOptions = MatchingOptions(mutual=True, ratio=0.8),
     options: Any = None,
+    dist: np.ndarray | None = None,
+    progress: bool = False,
+    verbose: bool = False,
 ) -> SfmResult:
     """Reconstruct the images of ``image_dir`` (see the module docstring).
 
     Args:
         K: (3, 3) intrinsics shared by all images (kept fixed), or None to guess and refine.
+        dist: (4,) or (5,) OpenCV distortion k1, k2, p1, p2[, k3] of ``K`` (None: none).
         window: match each image with the next ``window`` images only; None = all pairs.
         options: ``pycolmap.IncrementalPipelineOptions`` (default ``colmap.mapping_options``).
+        progress: tqdm bars over images and pairs. verbose: show COLMAP's log.
     """
+    if dist is not None and K is None:
+        raise ValueError("dist needs K (distortion coefficients are relative to K)")
     name = feature or default_feature()
     files = list_images(Path(image_dir))
     out = Path(out_dir)
@@ -177,21 +217,22 @@ def run(
 
     start = time.perf_counter()
     feat = make_feature(name, max_keypoints)
-    images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
     extractions = []
     cameras = []
-    for f, image in zip(files, images):
+    for f in tqdm(files, desc="features", unit="image", disable=not progress):
+        image = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"cannot read image {f}")
         h, w = image.shape[:2]
-        cameras.append(colmap.PinholeCamera(_default_K(w, h) if K is None else K, w, h))
-        extractions.append(extract(feat, image))
+        cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h) if K is None else K, w, h))
+        ex = extract(feat, image)
+        extractions.append(dataclasses.replace(ex, points=undistorted_pixels(ex.points, cameras[-1].K, dist)))
     seconds["features"] = time.perf_counter() - start
 
     start = time.perf_counter()
     pairs = image_pairs(len(files), window)
     matches, poses = {}, {}
-    for i, j in pairs:
+    for i, j in tqdm(pairs, desc="matching", unit="pair", disable=not progress):
         found = verified_matches(extractions[i], extractions[j], cameras[i].K, cameras[j].K, matching)
         if found is not None:
             matches[(i, j)], poses[(i, j)] = found
@@ -199,35 +240,63 @@ def run(
 
     start = time.perf_counter()
     db_path = out / "database.db"
-    colmap.write_database(db_path, [f.name for f in files], cameras, [e.points for e in extractions],
-                          matches, poses=poses, overwrite=True)
-    if options is None:
-        options = colmap.mapping_options(refine_intrinsics=K is None)
-    reconstruction = colmap.reconstruct(db_path, Path(image_dir), out / "sparse", options)
+    with colmap_log(verbose):
+        colmap.write_database(db_path, [f.name for f in files], cameras, [e.points for e in extractions],
+                              matches, poses=poses, overwrite=True)
+        if options is None:
+            options = colmap.mapping_options(refine_intrinsics=K is None)
+        reconstruction = colmap.reconstruct(db_path, Path(image_dir), out / "sparse", options)
     seconds["mapping"] = time.perf_counter() - start
     summary = colmap.summarize(reconstruction, len(files))
     return SfmResult(name, summary, reconstruction, len(pairs), len(matches), seconds)
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("image_dir", type=Path)
-    parser.add_argument("--feature", default=None, help=f"registered feature (default {default_feature()})")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=HelpFormatter)
+    parser.add_argument("image_dir", type=Path, help="folder of the images (not recursive)")
+    parser.add_argument("--feature", type=feature_name, default=default_feature(), help="registered feature")
     parser.add_argument("--out", type=Path, default=Path("sfm_out"), help="database + models folder")
-    parser.add_argument("--K", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"), default=None,
-                        help="shared pinhole intrinsics, OpenCV pixel-centre convention")
-    parser.add_argument("--window", type=int, default=None, help="sequential matching window (default: all pairs)")
-    parser.add_argument("--max-keypoints", type=int, default=2048)
-    return parser.parse_args(argv)
+    parser.add_argument("--K", type=camera_matrix, default=None, metavar="FX,FY,CX,CY",
+                        help="intrinsics shared by all images, kept fixed: fx,fy,cx,cy or 9 row-major "
+                             "values (default: focal 1.2 x longest side, refined by COLMAP)")
+    parser.add_argument("--dist", type=distortion, default=None, metavar="K1,K2,P1,P2[,K3]",
+                        help="OpenCV distortion of --K (default: none)")
+    parser.add_argument("--window", type=positive_int, default=None, metavar="W",
+                        help="match each image with the next W only (default: all pairs)")
+    parser.add_argument("--max-keypoints", type=positive_int, default=2048, metavar="N", help="keypoints per image")
+    parser.add_argument("--verbose", action="store_true", help="show COLMAP's log")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (they are drawn only when stderr is a terminal)")
+    return parser
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parsed options; a missing or nearly empty folder or --dist without --K is a usage error."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.dist is not None and args.K is None:
+        parser.error("--dist needs --K (distortion coefficients are relative to K)")
+    try:
+        args.files = list_images(args.image_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; exit status 0 ok, 1 nothing registered or failed, 2 bad input."""
     args = _parse_args(argv)
-    K = None
-    if args.K is not None:
-        fx, fy, cx, cy = args.K
-        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-    result = run(args.image_dir, args.feature, args.out, K, args.window, args.max_keypoints)
+    if args.K is None:
+        first = cv2.imread(str(args.files[0]), cv2.IMREAD_COLOR)
+        if first is not None:
+            note = assumed_intrinsics_note(default_camera_matrix(first.shape[1], first.shape[0]))
+            print(f"{note} for {first.shape[1]}x{first.shape[0]} images; COLMAP refines the focal length")
+    try:
+        result = run(args.image_dir, args.feature, args.out, args.K, args.window, args.max_keypoints,
+                     dist=args.dist, progress=show_progress(args.no_progress), verbose=args.verbose)
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"sfm.py: error: {exc}", file=sys.stderr)
+        return 1
     s = result.summary
     print(f"feature {result.feature}: {result.num_verified_pairs}/{result.num_pairs} pairs verified")
     print(f"registered images: {s.num_registered}/{s.num_images}")

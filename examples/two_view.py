@@ -1,20 +1,22 @@
 """Two-view reconstruction: matches → essential matrix → relative pose → coloured point cloud.
 
-    python examples/two_view.py IMG1 IMG2 [--K fx,fy,cx,cy | --K k11,...,k33] [--feature NAME]
-        [--method ransac|magsac] [--gt FILE_OR_VALUES] [--out DIR]
+    python examples/two_view.py IMG1 IMG2 [--K fx,fy,cx,cy | --K k11,...,k33] [--dist k1,k2,p1,p2[,k3]]
+        [--feature NAME] [--method ransac|magsac] [--gt FILE_OR_VALUES] [--out DIR]
 
 Features are matched with mutual nearest neighbours and Lowe's ratio test, the essential
 matrix is found with ``cv2.findEssentialMat`` (RANSAC or ``cv2.USAC_MAGSAC``) and decomposed
 with ``cv2.recoverPose``; inliers are triangulated (``cv2.triangulatePoints``) in camera-1
-coordinates with unit baseline. Writes ``DIR/points.ply`` (ASCII, colours from IMG1) and
-``DIR/matches.png`` (green = inliers). ``--gt`` is the true pose ``X2 = R X1 + t`` as a 3x4
-``[R | t]`` matrix, row-major: 12 numbers inline (comma/space separated) or in a text file.
+coordinates with unit baseline. Prints the estimated pose (rotation as angle about an axis,
+translation as unit direction, :mod:`cvlearned.pose_text`) and writes ``DIR/points.ply``
+(ASCII, colours from IMG1) and ``DIR/matches.png`` (green = RANSAC inliers, red = outliers;
+with ``--gt`` green = within 3 px of the true epipolar line, red = farther). ``--gt`` is the
+true pose ``X2 = R X1 + t`` as a 3x4 ``[R | t]`` matrix, row-major: 12 numbers inline
+(comma/space separated) or in a text file; the deviations from it are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +25,24 @@ import cv2
 import numpy as np
 
 import cvlearned
+from cvlearned.cli_args import (
+    HelpFormatter,
+    assumed_intrinsics_note,
+    camera_matrix,
+    default_camera_matrix,
+    distortion,
+    feature_name,
+    number_list,
+)
+from cvlearned.cv_compat import normalized_image_points
+from cvlearned.datasets.types import PosePair
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import extract
+from cvlearned.evaluation.match_truth import MatchTruth, label_matches
 from cvlearned.evaluation.matching import MatchingOptions
-from cvlearned.evaluation.metrics import estimate_relative_pose
+from cvlearned.evaluation.metrics import RelativePose, estimate_relative_pose
 from cvlearned.evaluation.pair_eval import pose_errors
+from cvlearned.pose_text import format_direction, format_rotation, pose_lines
 from cvlearned.visualization import draw_matches
 
 METHODS = ("ransac", "magsac")
@@ -56,38 +71,10 @@ class TwoViewResult:
     matches_path: Path | None = None
 
 
-def _numbers(text: str) -> list[float]:
-    try:
-        return [float(v) for v in re.split(r"[\s,;]+", text.strip()) if v]
-    except ValueError:
-        raise ValueError(f"expected numbers separated by commas or spaces, got {text!r}") from None
-
-
-def parse_K(text: str) -> np.ndarray:
-    """``"fx,fy,cx,cy"`` or 9 row-major values → (3, 3) float64 intrinsics."""
-    v = _numbers(text)
-    if len(v) == 4:
-        fx, fy, cx, cy = v
-        K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    elif len(v) == 9:
-        K = np.array(v).reshape(3, 3)
-    else:
-        raise ValueError(f"--K needs 4 values (fx,fy,cx,cy) or 9 (row-major 3x3), got {len(v)}")
-    if not (K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[2], [0, 0, 1])):
-        raise ValueError(f"K must have positive focal lengths and last row (0, 0, 1), got {K.tolist()}")
-    return K
-
-
-def default_K(width: int, height: int) -> np.ndarray:
-    """Guess for uncalibrated images: focal 1.2 x the longest side, centred principal point."""
-    f = 1.2 * max(width, height)
-    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
-
-
 def parse_gt(text: str) -> tuple[np.ndarray, np.ndarray]:
     """A file holding, or an inline string of, 12 numbers ``[R | t]`` row-major → (R (3, 3), t (3,))."""
     path = Path(text)
-    v = _numbers(path.read_text() if path.is_file() else text)
+    v = number_list(path.read_text() if path.is_file() else text)
     if len(v) != 12:
         raise ValueError(f"--gt needs 12 numbers (3x4 [R | t], row-major), got {len(v)}")
     Rt = np.array(v).reshape(3, 4)
@@ -149,17 +136,20 @@ def run(
     out_dir: str | Path | None = None,
     max_keypoints: int | None = 2048,
     matching: MatchingOptions = MatchingOptions(mutual=True, ratio=0.8),
+    dist: np.ndarray | None = None,
 ) -> TwoViewResult:
-    """Relative pose and point cloud of two views sharing intrinsics ``K`` (3, 3).
+    """Relative pose and point cloud of two views sharing intrinsics ``K`` (3, 3) and
+    OpenCV distortion ``dist`` ((4,) or (5,) k1, k2, p1, p2[, k3]; None = none).
 
-    Images are BGR arrays or paths; ``K=None`` uses :func:`default_K`. With ``out_dir`` the
+    Images are BGR arrays or paths; ``K=None`` uses :func:`cvlearned.cli_args.default_camera_matrix`.
+    Matches are undistorted for pose estimation and triangulation. With ``out_dir`` the
     PLY and the match visualisation are written there.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     img0 = image0 if isinstance(image0, np.ndarray) else read_image(image0)
     img1 = image1 if isinstance(image1, np.ndarray) else read_image(image1)
-    K = default_K(img0.shape[1], img0.shape[0]) if K is None else np.asarray(K, np.float64)
+    K = default_camera_matrix(img0.shape[1], img0.shape[0]) if K is None else np.asarray(K, np.float64)
     if K.shape != (3, 3):
         raise ValueError(f"K must be (3, 3), got {K.shape}")
     name = cvlearned.default_feature() if feature is None else feature
@@ -167,12 +157,14 @@ def run(
     ex0, ex1 = extract(detector, img0), extract(detector, img1)
     matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
-    pose = estimate_relative_pose(pts0, pts1, K, K, method=method)
+    D = np.zeros(5) if dist is None else np.asarray(dist, np.float64)
+    pose = estimate_relative_pose(pts0, pts1, K, K, method=method, D0=D, D1=D)
 
     inliers = np.zeros(len(matches), bool) if pose is None else pose.inliers
     points, colors = np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
     if pose is not None and inliers.any():
-        X, valid = triangulate(pts0[inliers], pts1[inliers], K, K, pose.R, pose.t)
+        n0, n1 = (normalized_image_points(p[inliers], K, D) for p in (pts0, pts1))
+        X, valid = triangulate(n0, n1, np.eye(3), np.eye(3), pose.R, pose.t)
         points, colors = X[valid], sample_colors(img0, pts0[inliers][valid])
     rot_err = trans_err = None
     if gt is not None:
@@ -184,8 +176,10 @@ def run(
         out.mkdir(parents=True, exist_ok=True)
         ply_path, matches_path = out / "points.ply", out / "matches.png"
         write_ply(ply_path, points, colors)
-        canvas = draw_matches(img0, ex0.keypoints, img1, ex1.keypoints, matches, inliers,
-                              title=f"{name} {method}: {int(inliers.sum())}/{len(matches)} inliers")
+        truth = None if gt is None else label_matches(PosePair("gt", img0, img1, K, K, gt[0], gt[1], D, D), pts0, pts1)
+        title = match_picture_title(name, method, pose, (len(ex0.points), len(ex1.points)), inliers, truth)
+        canvas = draw_matches(img0, ex0.keypoints, img1, ex1.keypoints, matches,
+                              inliers if truth is None else truth.correct, title, max_lines=150)
         cv2.imwrite(str(matches_path), canvas)
     return TwoViewResult(
         feature=name, num_matches=len(matches), num_inliers=int(inliers.sum()),
@@ -195,48 +189,59 @@ def run(
     )
 
 
+def match_picture_title(name: str, method: str, pose: RelativePose | None, keypoints: tuple[int, int],
+                        inliers: np.ndarray, truth: MatchTruth | None) -> list[str]:
+    """Caption of ``matches.png``: estimated pose, counts, and what green and red mean."""
+    estimate = ("pose estimation failed" if pose is None
+                else f"R {format_rotation(pose.R)}, t {format_direction(pose.t)}")
+    counts = f"keypoints {keypoints[0]}/{keypoints[1]}, {len(inliers)} matches, {int(inliers.sum())} RANSAC inliers"
+    if truth is None:
+        colours = "green = RANSAC inliers, red = RANSAC outliers"
+    else:
+        counts += f", {int(truth.correct.sum())} correct"
+        colours = f"green = correct within {truth.threshold_px:g} px by --gt ({truth.rule}), red = wrong"
+    return [f"{name} / {method}: {estimate}", counts, colours]
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("images", nargs=2, metavar="IMG", help="IMG1 IMG2")
-    parser.add_argument("--K", default=None, help="fx,fy,cx,cy or 9 row-major values (default: focal "
-                                                  "1.2 x longest side, centred principal point)")
-    parser.add_argument("--feature", default=cvlearned.default_feature(),
-                        help=f"registered feature (default: %(default)s; any of {cvlearned.list_features()})")
+    parser.add_argument("--K", type=camera_matrix, default=None, metavar="FX,FY,CX,CY",
+                        help="intrinsics of both images: fx,fy,cx,cy or 9 row-major values (default: "
+                             "focal 1.2 x longest side, centred principal point)")
+    parser.add_argument("--dist", type=distortion, default=None, metavar="K1,K2,P1,P2[,K3]",
+                        help="OpenCV distortion of both images (needs --K; default: none)")
+    parser.add_argument("--feature", type=feature_name, default=cvlearned.default_feature(),
+                        help=f"registered feature, any of {', '.join(cvlearned.list_features())}")
     parser.add_argument("--method", choices=METHODS, default="ransac", help="essential-matrix estimator")
     parser.add_argument("--gt", default=None, help="true [R | t] (3x4 row-major): 12 values or a file")
-    parser.add_argument("--out", type=Path, default=Path("two_view_out"), help="output folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("two_view_out"), help="output folder")
     return parser
-
-
-def _format_error(value: float) -> str:
-    return "undefined" if np.isnan(value) else f"{value:.2f}°"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; exit status 0 ok, 1 pose estimation failed, 2 bad input."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.feature.lower() not in cvlearned.list_features():
-        parser.error(f"unknown feature {args.feature!r}; registered: {cvlearned.list_features()}")
+    if args.dist is not None and args.K is None:
+        parser.error("--dist needs --K (distortion coefficients are relative to K)")
     try:
         images = [read_image(p) for p in args.images]
-        K = parse_K(args.K) if args.K else None
         gt = parse_gt(args.gt) if args.gt else None
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
+    K = args.K
     if K is None:
-        K = default_K(images[0].shape[1], images[0].shape[0])
-        print(f"no --K given: assuming fx=fy={K[0, 0]:.0f}, cx={K[0, 2]:.1f}, cy={K[1, 2]:.1f}")
-    result = run(images[0], images[1], K, feature=args.feature, method=args.method, gt=gt, out_dir=args.out)
+        K = default_camera_matrix(images[0].shape[1], images[0].shape[0])
+        print(assumed_intrinsics_note(K))
+    result = run(images[0], images[1], K, feature=args.feature, method=args.method, gt=gt, out_dir=args.out,
+                 dist=args.dist)
     print(f"{result.feature} / {args.method}: {result.num_matches} matches, {result.num_inliers} inliers, "
           f"{len(result.points)} points → {result.ply_path}; matches → {result.matches_path}")
     if result.R is None:
         print("relative pose estimation failed", file=sys.stderr)
         return 1
-    if result.rot_err_deg is not None:
-        print(f"rotation deviation {_format_error(result.rot_err_deg)}, "
-              f"translation-direction deviation {_format_error(result.trans_err_deg)}")
+    print("\n".join(pose_lines(result.R, result.t, result.rot_err_deg, result.trans_err_deg)))
     return 0
 
 

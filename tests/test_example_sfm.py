@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import cv2
 import numpy as np
@@ -61,9 +62,11 @@ def _first_views(folder, n, dest):
     return dest
 
 
-def test_binary_feature_without_K(sequence, tmp_path):
+def test_binary_feature_without_K(sequence, tmp_path, capsys):
     """Hamming-norm descriptors; the guessed focal length (1.2 x 320) is refined to the truth."""
-    result = sfm.run(sequence[0], "akaze", tmp_path / "out")
+    result = sfm.run(sequence[0], "akaze", tmp_path / "out", progress=True)
+    bars = capsys.readouterr().err
+    assert re.search(rf"features: 100%\|\S+\| {N_VIEWS}/{N_VIEWS} ", bars) and "matching: 100%" in bars, bars
     assert result.summary.num_registered == N_VIEWS, result.summary
     (camera,) = result.reconstruction.cameras.values()
     # measured: +0.4 % (seed 0), at most 1.3 % over seeds 0-3
@@ -74,11 +77,46 @@ def test_main_default_feature(sequence, tmp_path, capsys):
     """The CLI with the default (learned) feature on 4 views, sequential window 2."""
     small = _first_views(sequence[0], 4, tmp_path / "four")
     argv = [str(small), "--out", str(tmp_path / "out"), "--window", "2", "--max-keypoints", "512",
-            "--K", str(K[0, 0]), str(K[1, 1]), str(K[0, 2]), str(K[1, 2])]
+            "--K", f"{K[0, 0]},{K[1, 1]},{K[0, 2]},{K[1, 2]}"]
     assert sfm.main(argv) == 0
     out = capsys.readouterr().out
     assert f"feature {cvlearned.default_feature()}" in out
     assert "registered images: 4/4" in out, out
+
+
+def test_main_without_K_says_what_it_assumes_and_keeps_colmap_quiet(sequence, tmp_path, capfd):
+    small = _first_views(sequence[0], 4, tmp_path / "four")
+    argv = [str(small), "--feature", "sift", "--out", str(tmp_path / "out"), "--window", "2"]
+    assert sfm.main(argv) == 0
+    out, err = capfd.readouterr()
+    assert "no --K given: assuming fx=fy=384" in out and "COLMAP refines the focal length" in out
+    glog_line = re.compile(r"^[IWE]\d{8} ", re.M)  # COLMAP (glog) log lines
+    assert not glog_line.search(err), err
+    assert sfm.main([*argv, "--verbose"]) == 0
+    assert glog_line.search(capfd.readouterr().err)
+
+
+def test_main_usage_errors(sequence, tmp_path, capsys):
+    one = _first_views(sequence[0], 1, tmp_path / "one")
+    for argv, message in [([str(tmp_path / "missing")], "image folder"),
+                          ([str(one)], "need at least 2 images"),
+                          ([str(sequence[0]), "--dist", "0.1,0,0,0"], "--dist needs --K"),
+                          ([str(sequence[0]), "--K", "1,2"], "argument --K: expected 4 values")]:
+        with pytest.raises(SystemExit) as exc:
+            sfm.main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_undistorted_pixels_match_the_pinhole_projection():
+    rng = np.random.default_rng(0)
+    X = rng.uniform([-1, -1, 3], [1, 1, 6], (50, 3))
+    D = np.array([-0.2, 0.05, 0.001, -0.002, 0.01])
+    rvec = tvec = np.zeros(3)
+    distorted = cv2.projectPoints(X, rvec, tvec, K, D)[0].reshape(-1, 2)
+    pinhole = cv2.projectPoints(X, rvec, tvec, K, None)[0].reshape(-1, 2)
+    np.testing.assert_allclose(sfm.undistorted_pixels(distorted, K, D), pinhole, atol=1e-6)
+    assert sfm.undistorted_pixels(distorted, K, None) is distorted
 
 
 def test_umeyama_recovers_similarity():

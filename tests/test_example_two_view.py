@@ -17,6 +17,7 @@ import pytest
 import cvlearned
 from example_loader import load_example
 
+from cvlearned.cv_compat import normalized_image_points
 from cvlearned.datasets.types import PosePair
 from cvlearned.synthetic import make_scene_pairs
 
@@ -84,21 +85,40 @@ def test_run_without_K_or_gt(pair_files) -> None:
     assert result.points.shape == result.colors.shape and result.colors.dtype == np.uint8
 
 
-def test_parsers() -> None:
-    np.testing.assert_array_equal(two_view.parse_K("100,110,50,40"), [[100, 0, 50], [0, 110, 40], [0, 0, 1]])
-    assert two_view.parse_K("1 0 2  0 1 3  0 0 1")[1, 2] == 3
+def test_parse_gt() -> None:
+    """--K / --dist parsing is tested with cvlearned.cli_args (tests/test_cli_errors.py)."""
     R, t = two_view.parse_gt("1,0,0,0.5, 0,1,0,0, 0,0,1,0")
     np.testing.assert_array_equal(R, np.eye(3))
     np.testing.assert_array_equal(t, [0.5, 0, 0])
-    np.testing.assert_array_equal(two_view.default_K(40, 20), [[48, 0, 19.5], [0, 48, 9.5], [0, 0, 1]])
-    with pytest.raises(ValueError, match="4 values"):
-        two_view.parse_K("1,2,3")
-    with pytest.raises(ValueError, match="numbers"):
-        two_view.parse_K("a,b,c,d")
+    with pytest.raises(ValueError, match="not a number"):
+        two_view.parse_gt("1,0,0,x, 0,1,0,0, 0,0,1,0")
     with pytest.raises(ValueError, match="12 numbers"):
         two_view.parse_gt("1,2,3")
     with pytest.raises(ValueError, match="rotation"):
         two_view.parse_gt("2,0,0,0, 0,1,0,0, 0,0,1,0")
+
+
+def distort(image: np.ndarray, K: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``image`` of the pinhole camera ``K`` as seen through OpenCV distortion ``D``."""
+    h, w = image.shape[:2]
+    grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).reshape(-1, 2).astype(np.float64)
+    pinhole = normalized_image_points(grid, K, D) @ K[:2, :2].T + K[:2, 2]
+    maps = pinhole.reshape(h, w, 2).astype(np.float32)
+    return cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def test_distortion_is_undone(pair: PosePair) -> None:
+    """Strong barrel distortion (about 20 px in the corners): with ``dist`` the pose is as good
+    as on undistorted images. Measured (seed 2, sift): max(rot, trans) error 0.80 deg with
+    dist, 6.59 deg without; 273 vs 227 inliers."""
+    D = np.array([-0.25, 0.08, 0.0, 0.0, 0.0])
+    images = [distort(pair.image0, pair.K0, D), distort(pair.image1, pair.K0, D)]
+    gt = (pair.R, pair.t)
+    fixed = two_view.run(*images, pair.K0, feature="sift", gt=gt, dist=D)
+    ignored = two_view.run(*images, pair.K0, feature="sift", gt=gt)
+    assert max(fixed.rot_err_deg, fixed.trans_err_deg) < 1.5, fixed
+    assert max(ignored.rot_err_deg, ignored.trans_err_deg) > 3.0, ignored
+    assert len(fixed.points) > 0.9 * fixed.num_inliers
 
 
 def test_bad_input(pair_files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,6 +132,13 @@ def test_bad_input(pair_files, tmp_path: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as exc:
         two_view.main([pair_files["img0"], pair_files["img1"], "--method", "lmeds"])
     assert exc.value.code == 2
+    capsys.readouterr()
+    for argv, message in [(["--feature", "superpoint_lite"], "unknown feature 'superpoint_lite'; did you mean"),
+                          (["--dist", "0.1,0,0,0"], "--dist needs --K"),
+                          (["--K", pair_files["K"], "--dist", "0.1"], "argument --dist: expected 4 or 5 values")]:
+        with pytest.raises(SystemExit) as exc:
+            two_view.main([pair_files["img0"], pair_files["img1"], *argv])
+        assert exc.value.code == 2 and message in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="cannot read image"):
         two_view.run(missing, pair_files["img1"])
     with pytest.raises(ValueError, match="method"):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from cvlearned.cli_args import trainer_parser
 from cvlearned.training.patch_pairs import load_train_val_pairs
 from cvlearned.training.run_state import export_weights, setup_logging
 
@@ -34,14 +35,15 @@ class PatchRun:
     started: float
 
 
-def start_patch_run(argv: list[str] | None, description: str, logger_name: str, export_example: str,
+def start_patch_run(argv: list[str] | None, model: str, description: str, export_example: str,
                     load_config: Callable[..., Any]) -> PatchRun:
-    """Parse ``--config --images --out --steps --max-minutes --export``, load the config (with
-    the overrides), open the run folder and its log, and mine or load the patch pairs."""
+    """Parse ``cvlearned train MODEL`` options ``--config --images --out --steps --max-minutes
+    --export``, load the config (with the overrides), open the run folder and its log
+    (logger ``cvlearned.train_MODEL``), and mine or load the patch pairs."""
     import torch
 
     torch.set_num_threads(1)
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = trainer_parser(model, description)
     parser.add_argument("--config", help="YAML config (default: built-in defaults)")
     parser.add_argument("--images", required=True, help="folder of training photos")
     parser.add_argument("--out", required=True, help="run folder (cache, checkpoints, log)")
@@ -53,7 +55,7 @@ def start_patch_run(argv: list[str] | None, description: str, logger_name: str, 
     cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, logger_name)
+    log = setup_logging(out, f"cvlearned.train_{model}")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     started = time.time()
     pairs = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, out, log)

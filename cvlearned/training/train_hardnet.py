@@ -1,7 +1,7 @@
 """Train a HardNet patch descriptor on patch pairs mined from photos.
 
-    python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet-lite.yaml \
-        --images /work/shared/data/photos --out runs/hardnet-lite --export weights/hardnet-lite-v1.pt
+    cvlearned train hardnet --config cvlearned/training/configs/hardnet-lite.yaml \\
+        --images PHOTOS --out runs/hardnet-lite --export weights/hardnet-lite-v1.pt
 
 * Photos are split by name: every 10th file (sorted) is held out for validation.
 * Patch pairs (:mod:`cvlearned.training.patch_pairs`) are cached in ``--out``.
@@ -162,7 +162,7 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    run = start_patch_run(argv, __doc__, "cvlearned.train_hardnet", "weights/hardnet-lite-v1.pt", load_config)
+    run = start_patch_run(argv, "hardnet", __doc__, "weights/hardnet-lite-v1.pt", load_config)
     a, b, va, vb = run.pairs
     net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log)
     return finish_patch_run(run, net, evaluate(net, va, vb), fp16=run.cfg.export_fp16)

@@ -3,7 +3,7 @@ photos warped by random homographies, with the keypoints and descriptors of one 
 feature and ground truth from the homography (:mod:`cvlearned.training.matcher_pairs`).
 
     cvlearned train matcher homography --feature sift \\
-        --images ../shared/data/photos --out runs/matcher-sift [--config x.yaml] [--steps N] \\
+        --images PHOTOS --out runs/matcher-sift [--config x.yaml] [--steps N] \\
         [--max-minutes M] [--export weights/lightglue-lite-sift-v1.pt]
 
 * Photos are split by name: every 10th file (sorted) is held out for validation.

@@ -1,7 +1,7 @@
 """Train OriNet (learned keypoint orientation) with LIFT's orientation loss.
 
-    cvlearned train orinet --config cvlearned/training/configs/orinet.yaml \
-        --images /work/shared/data/photos --out runs/orinet --export weights/orinet-v1.pt
+    cvlearned train orinet --config cvlearned/training/configs/orinet.yaml \\
+        --images PHOTOS --out runs/orinet --export weights/orinet-v1.pt
 
 Data: patch pairs of corresponding SIFT keypoints in two views related by a random
 homography with a large in-plane rotation (up to +-180 degrees), mined by
@@ -275,7 +275,7 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    run = start_patch_run(argv, __doc__, "cvlearned.train_orinet", "weights/orinet-v1.pt", load_config)
+    run = start_patch_run(argv, "orinet", __doc__, "weights/orinet-v1.pt", load_config)
     a, b, va, vb = run.pairs
     descriptor = frozen_descriptor(run.cfg.descriptor_preset, run.cfg.descriptor_weights)
     net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log, descriptor=descriptor)

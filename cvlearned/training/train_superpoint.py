@@ -30,6 +30,7 @@ import json
 import time
 from pathlib import Path
 
+from cvlearned.cli_args import trainer_parser
 from cvlearned.training.superpoint_config import SuperPointTrainConfig, load_config
 
 __all__ = ["STAGES", "main"]
@@ -96,8 +97,9 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser = trainer_parser("superpoint", __doc__)
+    parser.add_argument("--stage", required=True, choices=STAGES,
+                        help=f"the stage to run; they run in the order {', '.join(STAGES)}")
     parser.add_argument("--config", help="YAML config (default: cvlearned's superpoint-lite recipe)")
     parser.add_argument("--out", required=True, help="run folder shared by the stages")
     parser.add_argument("--images", help="folder of training photos (stages adapt, joint)")

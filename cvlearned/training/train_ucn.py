@@ -1,7 +1,7 @@
 """Train a Universal Correspondence Network (Choy et al., NIPS 2016) on pairs with dense ground truth.
 
     cvlearned train ucn --config cvlearned/training/configs/ucn-lite.yaml --out runs/ucn-lite \\
-        --images ../shared/data/photos --export weights/ucn-lite-v1.pt --threads 1
+        --images PHOTOS --export weights/ucn-lite-v1.pt --threads 1
 
 * Photos are split by name: every 10th file (sorted) is held out; training pairs
   (:mod:`cvlearned.training.ucn_pairs`: homography pairs of photo crops and rendered
@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cvlearned.cli_args import trainer_parser
 from cvlearned.training.ucn_config import UCNTrainConfig, load_config
 from cvlearned.training.ucn_pairs import CorrespondencePair, PairSource, ScenePairs
 
@@ -241,7 +241,7 @@ def _load_data(cfg: UCNTrainConfig, images: str, out: Path, progress: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = trainer_parser("ucn", __doc__)
     parser.add_argument("--config", help="YAML config (default: built-in ucn-lite defaults)")
     parser.add_argument("--out", required=True, help="run folder (scene cache, checkpoints, log)")
     parser.add_argument("--images", required=True, help="folder of photos (every 10th held out for validation)")
