@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 OPENCV_MAJOR: int = int(cv2.__version__.split(".")[0])
+OPENCV_VERSION: tuple[int, int] = (OPENCV_MAJOR, int(cv2.__version__.split(".")[1]))
 
 
 def _namespaces() -> list[Any]:
@@ -60,6 +61,16 @@ def sift_empty_is_none() -> bool:
     The learned features follow the installed SIFT (the feature they replace).
     """
     return empty_descriptors(cv2_attr("SIFT_create")()) is None
+
+
+def sift_small_window_crashes() -> bool:
+    """True when the installed SIFT overflows a buffer describing a small window.
+
+    OpenCV 4.8 to 4.10 write past the end of a heap buffer (double free, the process aborts)
+    when ``SIFT.compute`` describes a keypoint whose sampling radius at its octave is under
+    5 px (opencv/opencv#26139, fixed in 4.11; measured on 4.8.1, 4.9.0 and 4.10.0).
+    """
+    return OPENCV_VERSION < (4, 11)
 
 
 def descriptor_dtype(descriptor_type: int) -> type:

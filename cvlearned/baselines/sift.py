@@ -9,7 +9,7 @@ import numpy as np
 
 from cvlearned.baselines.opencv_feature import OpenCVFeature
 from cvlearned.config import FeatureConfig, check_int_range, check_optional_positive_int, check_range
-from cvlearned.cv_compat import cv2_attr
+from cvlearned.cv_compat import cv2_attr, sift_small_window_crashes
 from cvlearned.feature2d import Keypoints
 
 
@@ -78,10 +78,30 @@ def in_sift_pyramid(keypoints: Keypoints, shape: tuple[int, ...], n_octave_layer
 
     Measured on OpenCV 5.1 (120x160 to 3x5 images): ``compute`` raises cv2.error for an octave
     below -1, above ``floor(log2(min(H, W)))`` or a layer above ``n_octave_layers + 2``, and
-    one such keypoint fails the whole call, so they are dropped.
+    one such keypoint fails the whole call, so they are dropped. On OpenCV before 4.11 the
+    keypoints whose descriptor window would crash the process are dropped too.
     """
     top = min(shape[:2]).bit_length() - 1
-    return tuple(
+    kept = tuple(
         kp for kp in keypoints
         if -1 <= unpack_octave(kp.octave)[0] <= top and unpack_octave(kp.octave)[1] <= n_octave_layers + 2
     )
+    if sift_small_window_crashes():
+        kept = tuple(kp for kp in kept if sift_window_radius(kp, shape) >= MIN_SAFE_SIFT_RADIUS)
+    return kept
+
+
+MIN_SAFE_SIFT_RADIUS = 5  # OpenCV 4.8-4.10 abort below it (measured; opencv/opencv#26139)
+
+
+def sift_window_radius(keypoint: Any, shape: tuple[int, ...]) -> float:
+    """Sampling radius (px) of OpenCV's SIFT descriptor for ``keypoint`` at its octave.
+
+    OpenCV: ``radius = 3 * scl * sqrt(2) * (4 + 1) / 2`` with ``scl = size / 2`` at the
+    octave's scale, capped by the diagonal of that octave's (H >> octave, W >> octave) image.
+    """
+    octave = unpack_octave(keypoint.octave)[0]
+    scale = 2.0 ** -octave
+    rows, cols = (int(n * 2) if octave < 0 else int(n) >> octave for n in shape[:2])
+    radius = 3.0 * keypoint.size * 0.5 * scale * np.sqrt(2.0) * 2.5
+    return float(min(radius, int(np.hypot(rows, cols))))
