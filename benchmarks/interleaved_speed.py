@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in args.features}
+    names = list(args.features)
+    features = {n: cvlearned.create(n, max_keypoints=args.max_keypoints) for n in names}
     images = [image for _, image in load_photo_folder(args.images, limit=args.count)]
     if not images:
         parser.error(f"no images in {args.images}")

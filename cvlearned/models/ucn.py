@@ -45,7 +45,7 @@ from cvlearned.keypoints import keypoints_to_array, sanitize_detected, unique_lo
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
 from cvlearned.models.hardnet import detector_name
-from cvlearned.models.network_feature import NetworkFeature
+from cvlearned.models.network_feature import NetworkFeature, memory_format_for
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
@@ -345,10 +345,9 @@ class UCN(NetworkFeature):
 
     def _place(self, device: torch.device) -> None:
         """Put the network on ``device``; channels_last on the CPU (about 1.4x faster there)."""
-        memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        self._net = self._net.to(device).to(memory_format=memory_format)
+        super()._place(device)
         self._device = device
-        self._memory_format = memory_format
+        self._memory_format = memory_format_for(device)
 
     def raw_map(self, gray: np.ndarray) -> torch.Tensor:
         """(H, W) uint8 → (D, ceil(H/4), ceil(W/4)) float32 CPU map before L2 normalisation
