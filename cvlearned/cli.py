@@ -1,4 +1,4 @@
-"""Command line: cvlearned {demo,bench,features,data,train}.
+"""Command line: cvlearned {demo,bench,features,data,train,extract,pairs,match}.
 
 Mistakes are reported on one line (cvlearned: error: ...) with exit status 1, or 2 for
 wrong options; --debug shows the full traceback instead.
@@ -22,12 +22,16 @@ TRAINERS = {
     "ucn": "cvlearned.training.train_ucn",
 }
 
+#: sub-commands run by ``cvlearned.folder_cli.run_<name>``
+FOLDER_COMMANDS = ("extract", "pairs", "match")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with one sub-command per job."""
     from cvlearned.datasets import DATASETS
     from cvlearned.demo import add_arguments as demo_arguments
     from cvlearned.evaluation.bench_command import add_arguments as bench_arguments
+    from cvlearned.folder_cli import add_extract_arguments, add_match_arguments, add_pairs_arguments
 
     parser = argparse.ArgumentParser(prog="cvlearned", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=version_text())
@@ -48,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = command("train", "train a model (options: cvlearned train MODEL --help)")
     train.add_argument("model", choices=sorted(TRAINERS), help="model to train")
     train.add_argument("options", nargs=argparse.REMAINDER, help="options of the model's trainer")
+    add_extract_arguments(command("extract", "extract a folder of images into features.h5 (hloc layout)"))
+    add_pairs_arguments(command("pairs", "write pairs.txt: exhaustive or sequential pairs of images"))
+    add_match_arguments(command("match", "match the pairs of pairs.txt into matches.h5 (hloc layout)"))
     data = command("data", "list or download benchmark datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION",
                                         help="list or download")
@@ -110,6 +117,10 @@ def run_command(args: argparse.Namespace) -> int:
         import importlib
 
         return importlib.import_module(TRAINERS[args.model]).main(args.options)
+    if args.command in FOLDER_COMMANDS:
+        from cvlearned import folder_cli
+
+        return getattr(folder_cli, f"run_{args.command}")(args)
     if args.command == "features":
         from cvlearned.registry import feature_spec, list_features
 

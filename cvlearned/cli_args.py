@@ -8,6 +8,8 @@ Each ``type=`` callable turns an option's text into a value or raises
 - ``--K``: :func:`camera_matrix`, ``fx,fy,cx,cy`` or 9 row-major values.
 - ``--dist``: :func:`distortion`, OpenCV's ``k1,k2,p1,p2[,k3]``.
 - ``--feature`` / ``--features``: :func:`feature_name`, :func:`feature_list`.
+- ``--matcher``: :func:`matcher_spec` (one), :func:`matcher_list` (several): ``NAME`` or
+  ``lightglue:PATH`` (:mod:`cvlearned.matchers.spec`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from cvlearned.matchers.spec import MatcherChoice, parse_matcher, parse_matcher_list
 from cvlearned.registry import feature_spec
 
 T = TypeVar("T")
@@ -36,6 +39,9 @@ __all__ = [
     "feature_name",
     "image_size",
     "labelled_feature",
+    "matcher_list",
+    "matcher_spec",
+    "matcher_text",
     "number_list",
     "plain_text",
     "positive_int",
@@ -115,6 +121,26 @@ def feature_list(text: str) -> list[str]:
     if repeated:
         raise ValueError(f"feature(s) listed twice: {', '.join(repeated)}")
     return canonical
+
+
+@_argument_type
+def matcher_spec(text: str) -> MatcherChoice:
+    """``NAME`` (a registered matcher, did-you-mean for unknown ones) or ``lightglue:PATH``
+    (an existing weight file) → :class:`~cvlearned.matchers.spec.MatcherChoice`."""
+    return parse_matcher(text)
+
+
+@_argument_type
+def matcher_text(text: str) -> str:
+    """:func:`matcher_spec`, checked but kept as text (for tools that pass it on to workers)."""
+    parse_matcher(text)
+    return text.strip()
+
+
+@_argument_type
+def matcher_list(text: str) -> list[MatcherChoice]:
+    """``SPEC,SPEC,...`` of :func:`matcher_spec` values, in order; rejects empty items and repeats."""
+    return parse_matcher_list(text)
 
 
 @_argument_type

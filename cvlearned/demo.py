@@ -7,7 +7,10 @@ Every feature's estimated pose is printed (rotation as angle about an axis, tran
 unit direction, :mod:`cvlearned.pose_text`); rows are sorted by pose error
 ``max(rotation, translation)`` (without ground truth: by RANSAC inliers). The picture is a
 grid with one panel per feature, in table order: green lines are matches correct by ground
-truth (RANSAC inliers without it), red lines wrong ones (RANSAC outliers).
+truth (RANSAC inliers without it), red lines wrong ones (RANSAC outliers). Every feature is
+matched by one ``--matcher`` (default ``ratio``: mutual nearest neighbour + ratio 0.8); a
+learned matcher runs only on the features whose descriptors it takes, the others are skipped
+with a note.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,6 +31,7 @@ from cvlearned.cli_args import (
     default_camera_matrix,
     distortion,
     feature_list,
+    matcher_spec,
     positive_int,
     show_progress,
 )
@@ -35,9 +40,10 @@ from cvlearned.datasets.types import PosePair
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import extract
 from cvlearned.evaluation.match_truth import CORRECT_PX, label_matches, truth_rule
-from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics import estimate_relative_pose, pose_error
-from cvlearned.evaluation.pair_eval import pose_errors
+from cvlearned.evaluation.pair_eval import match_extractions, pose_errors
+from cvlearned.matchers.base import DescriptorMatcher
+from cvlearned.matchers.spec import DEFAULT_MATCHER, IncompatibleMatcher, MatcherChoice, matcher_for, parse_matcher
 from cvlearned.pose_text import (
     POSE_CONVENTION,
     format_direction,
@@ -93,6 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", type=feature_list, default=None, metavar="NAME,...",
                         help="comma-separated names (default: all registered)")
     parser.add_argument("--max-keypoints", type=positive_int, default=2048, metavar="N", help="keypoints per image")
+    parser.add_argument("--matcher", type=matcher_spec, default=parse_matcher(DEFAULT_MATCHER), metavar="SPEC",
+                        help="a registered matcher (mnn | ratio = mutual NN + ratio 0.8 | a shipped learned one) "
+                             "or lightglue:PATH, a LightGlue weight file (default: ratio)")
     parser.add_argument("--out", type=Path, default=Path("demo_matches.png"), help="match visualisation PNG")
     parser.add_argument("--seed", type=int, default=3, help="seed of the rendered pair")
 
@@ -119,13 +128,14 @@ def user_pair(paths: list[str], K: np.ndarray | None, dist: np.ndarray | None = 
     return PosePair("user", images[0], images[1], K, K, np.full((3, 3), np.nan), nan, D0=D, D1=D)
 
 
-def run_feature(name: str, pair: PosePair, max_keypoints: int, matching: MatchingOptions
-                ) -> tuple[DemoRow, np.ndarray]:
-    """Evaluate one feature on the pair; returns its row and its match picture panel."""
-    feature = make_feature(name, max_keypoints)
+def run_feature(name: str, pair: PosePair, max_keypoints: int, matcher: DescriptorMatcher,
+                feature: Any = None) -> tuple[DemoRow, np.ndarray]:
+    """Evaluate one feature (``feature``: its instance, created when None) matched by
+    ``matcher`` on the pair; returns its row and its match picture panel."""
+    feature = make_feature(name, max_keypoints) if feature is None else feature
     extract(feature, pair.image0)  # warm-up, not timed
     ex0, ex1 = extract(feature, pair.image0), extract(feature, pair.image1)
-    matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    matches = match_extractions(matcher, ex0, ex1, pair.image0, pair.image1)
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
     pose = estimate_relative_pose(pts0, pts1, pair.K0, pair.K1, D0=pair.D0, D1=pair.D1)
     truth = label_matches(pair, pts0, pts1, CORRECT_PX)
@@ -140,6 +150,26 @@ def run_feature(name: str, pair: PosePair, max_keypoints: int, matching: Matchin
     panel = draw_matches(pair.image0, ex0.keypoints, pair.image1, ex1.keypoints, matches, colours,
                          title=panel_title(row), max_lines=PANEL_LINES, width=PANEL_WIDTH)
     return row, panel
+
+
+def matched_features(names: Sequence[str], choice: MatcherChoice, max_keypoints: int
+                     ) -> list[tuple[str, Any, DescriptorMatcher]]:
+    """(name, feature, matcher) of every feature in ``names`` that ``choice`` can match;
+    prints a note for each skipped one.
+
+    Raises:
+        ValueError: the matcher takes none of the features.
+    """
+    runs = []
+    for name in names:
+        feature = make_feature(name, max_keypoints)
+        try:
+            runs.append((name, feature, matcher_for(choice, name, feature)))
+        except IncompatibleMatcher as exc:
+            print(f"note: skipping {name}: {exc}")
+    if not runs:
+        raise ValueError(f"--matcher {choice.label} matches none of the features {', '.join(names)}")
+    return runs
 
 
 def sort_rows(rows: Sequence[DemoRow]) -> list[DemoRow]:
@@ -210,20 +240,19 @@ def run(args: argparse.Namespace) -> int:
     if not cv2.haveImageWriter(str(args.out)):
         raise ValueError(f"--out {args.out}: OpenCV cannot write that file type (use .png or .jpg)")
     pair = user_pair(args.images, args.K, args.dist) if args.images else rendered_pair(args.seed)
-    features = args.features or list_features()
-    matching = MatchingOptions(mutual=True, ratio=0.8)
+    runs = matched_features(args.features or list_features(), args.matcher, args.max_keypoints)
     if not args.images:
         print(f"rendered pair '{pair.name}': 640x480, true pose R {format_rotation(pair.R)}, "
               f"t direction {format_direction(pair.t)}, baseline {np.linalg.norm(pair.t):.2f} m")
     panels: dict[str, np.ndarray] = {}
     rows = []
-    progress = tqdm(features, desc="demo", unit="feature", leave=False, disable=not show_progress(no_progress=False))
-    for name in progress:
+    progress = tqdm(runs, desc="demo", unit="feature", leave=False, disable=not show_progress(no_progress=False))
+    for name, feature, matcher in progress:
         progress.set_postfix_str(name)
-        row, panels[name] = run_feature(name, pair, args.max_keypoints, matching)
+        row, panels[name] = run_feature(name, pair, args.max_keypoints, matcher, feature)
         rows.append(row)
     rows = sort_rows(rows)
-    print(f"Estimated pose per feature: {POSE_CONVENTION}.")
+    print(f"Matcher: {args.matcher.label}. Estimated pose per feature: {POSE_CONVENTION}.")
     print(sort_rule(rows))
     print(format_table(rows))
     print(CAVEAT)

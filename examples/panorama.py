@@ -1,12 +1,22 @@
 """Panorama stitching with any cvlearned feature inside OpenCV's stitching *detail* pipeline.
 
-    python examples/panorama.py IMG1 IMG2 ... [--feature NAME] [--out PANO.jpg]
+    python examples/panorama.py IMG1 IMG2 ... [--feature NAME] [--matcher ratio | NAME | lightglue:PATH]
+        [--out PANO.jpg]
 
-Pipeline: features (``cvlearned.adapters.stitching``) → ``BestOf2NearestMatcher`` →
+Pipeline: features (``cvlearned.adapters.stitching``) → pairwise matcher →
 ``leaveBiggestComponent`` → ``HomographyBasedEstimator`` → ``BundleAdjusterRay`` → wave
 correction → spherical warping → block-gain exposure compensation → graph-cut seams →
 multi-band blending. Registration runs at ``work_megapix``, seams at ``seam_megapix`` and
 composition at ``compose_megapix`` (None = full resolution).
+
+The pairwise matcher (``--matcher``) runs inside OpenCV's C++ pipeline, no Python bridge:
+``ratio`` (the default) is OpenCV's own ``cv2.detail_BestOf2NearestMatcher`` (Lowe's ratio
+``1 - match_conf`` in both directions); a learned matcher (a shipped name, or
+``lightglue:PATH``, a LightGlue weight file for the feature) is exported to ONNX
+(:func:`cvlearned.adapters.onnx_matcher.export_matcher_onnx`, needs ``onnx``) and run by
+``cv2.detail_LightGlueFeaturesMatcher(cv2.LightGlueMatcher_createFromMemory(...))``, which
+takes that file unchanged (OpenCV 5.1; all layers, no early stopping). ``mnn`` has no
+stitching counterpart and is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +33,8 @@ from tqdm import tqdm
 
 import cvlearned
 from cvlearned.adapters.stitching import image_features
-from cvlearned.cli_args import HelpFormatter, feature_name, show_progress
+from cvlearned.cli_args import HelpFormatter, feature_name, matcher_spec, show_progress
+from cvlearned.matchers.spec import DEFAULT_MATCHER, MatcherChoice, matcher_for, parse_matcher
 
 
 @dataclass(frozen=True)
@@ -96,23 +107,55 @@ def _make_feature(feature: Any) -> Any:
     return cvlearned.create(feature) if isinstance(feature, str) else feature
 
 
+def learned_features_matcher(matcher: Any) -> Any:
+    """``cv2.detail_LightGlueFeaturesMatcher`` running a learned ``matcher``'s ONNX export."""
+    import tempfile
+
+    from cvlearned.adapters.onnx_matcher import export_matcher_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = export_matcher_onnx(matcher, Path(tmp) / "matcher.onnx").read_bytes()
+    return cv2.detail_LightGlueFeaturesMatcher(cv2.LightGlueMatcher_createFromMemory(np.frombuffer(model, np.uint8)))
+
+
+def features_matcher(matcher: str | MatcherChoice, feature: Any, detector: Any, match_conf: float) -> Any:
+    """The stitching pipeline's pairwise matcher for a ``--matcher`` value (module docstring);
+    ``feature``: the registered name of ``detector`` (learned matchers need it).
+
+    Raises:
+        ValueError: ``mnn``, or a learned matcher with a feature object or descriptors it cannot take.
+    """
+    choice = parse_matcher(matcher) if isinstance(matcher, str) else matcher
+    if choice.name == "ratio":
+        return cv2.detail_BestOf2NearestMatcher(False, match_conf)
+    if choice.plain:
+        raise ValueError(f"matcher {choice.label!r} has no stitching counterpart: use ratio "
+                         "(cv2.detail_BestOf2NearestMatcher) or a learned matcher")
+    if not isinstance(feature, str):
+        raise ValueError(f"matcher {choice.label!r} needs the feature as a registered name, got a "
+                         f"{type(feature).__name__}")
+    return learned_features_matcher(matcher_for(choice, cvlearned.feature_spec(feature).name, detector))
+
+
 def estimate_cameras(
     images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings(),
-    progress: bool = False,
+    progress: bool = False, matcher: str | MatcherChoice = DEFAULT_MATCHER,
 ) -> tuple[list[Any], np.ndarray]:
     """Register the images: → (cameras at full resolution, (M,) indices of the images kept).
 
     ``feature`` is a registered name, a Feature2D-like object, or None for
-    :func:`cvlearned.default_feature`; ``progress`` draws a tqdm bar over the images. Raises
-    RuntimeError when fewer than two images connect or the estimator / bundle adjuster fails.
+    :func:`cvlearned.default_feature`; ``matcher`` a ``--matcher`` value (:func:`features_matcher`);
+    ``progress`` draws a tqdm bar over the images. Raises RuntimeError when fewer than two
+    images connect or the estimator / bundle adjuster fails.
     """
     images = _check_images(images)
-    detector = _make_feature(cvlearned.default_feature() if feature is None else feature)
+    feature = cvlearned.default_feature() if feature is None else feature
+    detector = _make_feature(feature)
+    matcher = features_matcher(matcher, feature, detector, settings.match_conf)
     work_scale = _megapix_scale(images, settings.work_megapix)
     features = [image_features(detector, _resize(im, work_scale), i)
                 for i, im in enumerate(tqdm(images, desc="features", unit="image", disable=not progress))]
 
-    matcher = cv2.detail_BestOf2NearestMatcher(False, settings.match_conf)
     pairwise = matcher.apply2(features)
     indices = np.asarray(cv2.detail.leaveBiggestComponent(features, pairwise, settings.conf_thresh)).ravel()
     if len(indices) < 2:
@@ -202,11 +245,11 @@ def compose(images: list[np.ndarray], cameras: list[Any], settings: PanoramaSett
 
 
 def stitch(images: list[np.ndarray], feature: Any = None, settings: PanoramaSettings = PanoramaSettings(),
-           progress: bool = False) -> Panorama:
+           progress: bool = False, matcher: str | MatcherChoice = DEFAULT_MATCHER) -> Panorama:
     """Register and compose ``images`` (BGR or gray uint8) into a spherical panorama
-    (``progress``: a tqdm bar over feature extraction)."""
+    (``progress``: a tqdm bar over feature extraction; ``matcher``: see :func:`features_matcher`)."""
     images = _check_images(images)
-    cameras, indices = estimate_cameras(images, feature, settings, progress)
+    cameras, indices = estimate_cameras(images, feature, settings, progress, matcher)
     pano, mask = compose([images[i] for i in indices], cameras, settings)
     return Panorama(pano, mask, cameras, indices)
 
@@ -216,6 +259,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("images", nargs="+", help="two or more overlapping photos taken from one spot")
     parser.add_argument("--feature", type=feature_name, default=cvlearned.default_feature(),
                         help=f"registered feature, any of {', '.join(cvlearned.list_features())}")
+    parser.add_argument("--matcher", type=matcher_spec, default=parse_matcher(DEFAULT_MATCHER), metavar="SPEC",
+                        help="ratio (cv2.detail_BestOf2NearestMatcher, see --match-conf), a shipped learned "
+                             "matcher or lightglue:PATH (a LightGlue weight file for --feature, run by "
+                             "cv2.detail_LightGlueFeaturesMatcher) (default: ratio)")
     parser.add_argument("--out", type=Path, default=Path("panorama.jpg"), help="output image")
     parser.add_argument("--work-megapix", type=float, default=PanoramaSettings.work_megapix,
                         help="registration resolution in megapixels")
@@ -242,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = PanoramaSettings(work_megapix=args.work_megapix, match_conf=args.match_conf,
                                 wave_correct=not args.no_wave_correct)
     try:
-        result = stitch(images, args.feature, settings, show_progress(args.no_progress))
+        result = stitch(images, args.feature, settings, show_progress(args.no_progress), matcher=args.matcher)
+    except ValueError as exc:  # a --matcher that this feature or the pipeline cannot take
+        parser.error(str(exc))
     except (RuntimeError, cv2.error) as exc:
         print(f"stitching failed: {exc}", file=sys.stderr)
         return 1
@@ -251,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot write {args.out}", file=sys.stderr)
         return 1
     used = ", ".join(Path(args.images[i]).name for i in result.indices)
-    print(f"{args.feature}: stitched {len(result.indices)}/{len(images)} images ({used}), "
+    print(f"{args.feature} + {args.matcher.label}: stitched {len(result.indices)}/{len(images)} images ({used}), "
           f"median focal {np.median([c.focal for c in result.cameras]):.1f} px")
     print(f"panorama {result.image.shape[1]}x{result.image.shape[0]}: {args.out}")
     return 0

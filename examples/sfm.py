@@ -2,6 +2,7 @@
 
     python examples/sfm.py IMAGE_DIR [--feature NAME] [--out DIR] [--K fx,fy,cx,cy]
                            [--dist k1,k2,p1,p2[,k3]] [--window W] [--max-keypoints N]
+                           [--features features.h5 --matches matches.h5]
                            [--verbose] [--no-progress]
 
 Pipeline: every image -> ``detectAndCompute`` -> per image pair (all pairs, or each image
@@ -9,6 +10,12 @@ with the next ``--window`` ones) mutual-NN + ratio matching -> essential-matrix 
 (OpenCV) -> the inlier matches, keypoints and intrinsics go into a COLMAP database via
 :mod:`cvlearned.adapters.colmap` -> ``pycolmap.incremental_mapping``. COLMAP never sees a
 descriptor. Prints registered images, 3D points and the mean reprojection error.
+
+With ``--features`` and ``--matches`` (written by ``cvlearned extract`` / ``cvlearned
+match``, see :mod:`cvlearned.io`) nothing is recomputed: the keypoints and the stored
+matches of every pair in the match file are read, verified by essential-matrix RANSAC and
+imported (:func:`run_from_files`); ``--feature``, ``--window`` and ``--max-keypoints`` do
+not apply.
 
 Without ``--K`` all images get ``fx = fy = 1.2 * longest side`` and a centred principal
 point, which COLMAP then refines. With ``--dist`` the keypoints are undistorted before
@@ -35,6 +42,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from cvlearned import io
 from cvlearned.adapters import colmap
 from cvlearned.cli_args import (
     HelpFormatter,
@@ -51,6 +59,7 @@ from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import Extraction, extract
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics.pose import estimate_relative_pose
+from cvlearned.folder_matching import pair_indices
 from cvlearned.registry import default_feature
 from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
 
@@ -60,9 +69,7 @@ from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
 
 def image_pairs(n: int, window: int | None = None) -> list[tuple[int, int]]:
     """Pairs (i, j), i < j, to match: all of them, or ``j - i <= window`` (sequences)."""
-    if window is not None and window < 1:
-        raise ValueError(f"window must be >= 1 or None, got {window}")
-    return [(i, j) for i, j in itertools.combinations(range(n), 2) if window is None or j - i <= window]
+    return pair_indices(n, window)
 
 
 def verified_matches(
@@ -75,9 +82,18 @@ def verified_matches(
     than ``min_inliers`` survive.
     """
     matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    return verified_inliers(ex0.points, ex1.points, matches, K0, K1, threshold_px, min_inliers)
+
+
+def verified_inliers(
+    points0: np.ndarray, points1: np.ndarray, matches: np.ndarray, K0: np.ndarray, K1: np.ndarray,
+    threshold_px: float = 1.0, min_inliers: int = 15,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
+    """The (M, 2) index pairs ``matches`` into (N0, 2) ``points0`` / (N1, 2) ``points1``
+    that survive essential-matrix RANSAC, with (R, t); None below ``min_inliers``."""
     if len(matches) < min_inliers:
         return None
-    pose = estimate_relative_pose(ex0.points[matches[:, 0]], ex1.points[matches[:, 1]], K0, K1,
+    pose = estimate_relative_pose(points0[matches[:, 0]], points1[matches[:, 1]], K0, K1,
                                   threshold_px=threshold_px)
     if pose is None or pose.num_inliers < min_inliers:
         return None
@@ -239,16 +255,95 @@ def run(
     seconds["matching"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    db_path = out / "database.db"
-    with colmap_log(verbose):
-        colmap.write_database(db_path, [f.name for f in files], cameras, [e.points for e in extractions],
-                              matches, poses=poses, overwrite=True)
-        if options is None:
-            options = colmap.mapping_options(refine_intrinsics=K is None)
-        reconstruction = colmap.reconstruct(db_path, Path(image_dir), out / "sparse", options)
+    reconstruction = map_database(out, Path(image_dir), [f.name for f in files], cameras,
+                                  [e.points for e in extractions], matches, poses, options, K is None, verbose)
     seconds["mapping"] = time.perf_counter() - start
     summary = colmap.summarize(reconstruction, len(files))
     return SfmResult(name, summary, reconstruction, len(pairs), len(matches), seconds)
+
+
+def map_database(
+    out: Path, image_dir: Path, names: Sequence[str], cameras: Sequence[colmap.PinholeCamera],
+    points: Sequence[np.ndarray], matches: dict, poses: dict, options: Any, refine_intrinsics: bool, verbose: bool,
+) -> Any:
+    """Write ``out/database.db`` (verified ``matches`` / ``poses`` keyed by image index
+    pairs) and run COLMAP's incremental mapping into ``out/sparse``."""
+    db_path = out / "database.db"
+    with colmap_log(verbose):
+        colmap.write_database(db_path, names, cameras, points, matches, poses=poses, overwrite=True)
+        if options is None:
+            options = colmap.mapping_options(refine_intrinsics=refine_intrinsics)
+        return colmap.reconstruct(db_path, image_dir, out / "sparse", options)
+
+
+def stored_pairs(matches_path: str | Path, names: Sequence[str]) -> list[tuple[str, str]]:
+    """The (name0, name1) pairs of a ``matches.h5`` whose images are among ``names``
+    (hloc's pair keys replace "/" in names by "-"; ValueError if that makes names ambiguous)."""
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = name.replace("/", "-")
+        if by_key.setdefault(key, name) != name:
+            raise ValueError(f"image names {by_key[key]!r} and {name!r} have the same pair key {key!r}")
+    pairs = []
+    for key in io.pair_names(matches_path):
+        key0, key1 = key.split("/")
+        if key0 in by_key and key1 in by_key:
+            pairs.append((by_key[key0], by_key[key1]))
+    return pairs
+
+
+def run_from_files(
+    image_dir: str | Path,
+    features: str | Path,
+    matches_file: str | Path,
+    out_dir: str | Path = "sfm_out",
+    K: np.ndarray | None = None,
+    options: Any = None,
+    dist: np.ndarray | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> SfmResult:
+    """Reconstruct from ``cvlearned extract`` / ``cvlearned match`` files: every image of
+    ``features`` (found under ``image_dir``), every pair of ``matches_file`` between them;
+    stored matches are verified (essential-matrix RANSAC), never recomputed. Arguments as
+    :func:`run`."""
+    if dist is not None and K is None:
+        raise ValueError("dist needs K (distortion coefficients are relative to K)")
+    names = io.feature_names(features)
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 images in {features}, found {len(names)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with io.open_h5(features) as h5:
+        feature = str(h5.attrs.get("feature", "unknown"))
+    seconds: dict[str, float] = {}
+
+    start = time.perf_counter()
+    cameras, points = [], []
+    for name in names:
+        keypoints, _, (w, h) = io.read_features(features, name)
+        cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h) if K is None else K, w, h))
+        points.append(undistorted_pixels(np.float64([kp.pt for kp in keypoints]).reshape(-1, 2), cameras[-1].K, dist))
+    seconds["features"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    index = {name: k for k, name in enumerate(names)}
+    pairs = stored_pairs(matches_file, names)
+    matches, poses = {}, {}
+    for name0, name1 in tqdm(pairs, desc="verification", unit="pair", disable=not progress):
+        i, j = index[name0], index[name1]
+        found = verified_inliers(points[i], points[j], io.read_matches(matches_file, name0, name1)[0],
+                                 cameras[i].K, cameras[j].K)
+        if found is not None:
+            matches[(i, j)], poses[(i, j)] = found
+    seconds["matching"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    reconstruction = map_database(out, Path(image_dir), names, cameras, points, matches, poses, options,
+                                  K is None, verbose)
+    seconds["mapping"] = time.perf_counter() - start
+    summary = colmap.summarize(reconstruction, len(names))
+    return SfmResult(feature, summary, reconstruction, len(pairs), len(matches), seconds)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -264,6 +359,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--window", type=positive_int, default=None, metavar="W",
                         help="match each image with the next W only (default: all pairs)")
     parser.add_argument("--max-keypoints", type=positive_int, default=2048, metavar="N", help="keypoints per image")
+    parser.add_argument("--features", type=Path, default=None, metavar="FEATURES_H5",
+                        help="reconstruct from this cvlearned extract file (with --matches) instead of extracting")
+    parser.add_argument("--matches", type=Path, default=None, metavar="MATCHES_H5",
+                        help="cvlearned match file of --features: its pairs are verified and mapped")
     parser.add_argument("--verbose", action="store_true", help="show COLMAP's log")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bars (they are drawn only when stderr is a terminal)")
@@ -276,6 +375,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.dist is not None and args.K is None:
         parser.error("--dist needs --K (distortion coefficients are relative to K)")
+    if (args.features is None) != (args.matches is None):
+        parser.error("--features and --matches go together")
     try:
         args.files = list_images(args.image_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -291,10 +392,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if first is not None:
             note = assumed_intrinsics_note(default_camera_matrix(first.shape[1], first.shape[0]))
             print(f"{note} for {first.shape[1]}x{first.shape[0]} images; COLMAP refines the focal length")
+    progress = show_progress(args.no_progress)
     try:
-        result = run(args.image_dir, args.feature, args.out, args.K, args.window, args.max_keypoints,
-                     dist=args.dist, progress=show_progress(args.no_progress), verbose=args.verbose)
-    except (ValueError, OSError, RuntimeError) as exc:
+        if args.features is not None:
+            result = run_from_files(args.image_dir, args.features, args.matches, args.out, args.K, dist=args.dist,
+                                    progress=progress, verbose=args.verbose)
+        else:
+            result = run(args.image_dir, args.feature, args.out, args.K, args.window, args.max_keypoints,
+                         dist=args.dist, progress=progress, verbose=args.verbose)
+    except (ValueError, OSError, RuntimeError, KeyError) as exc:
         print(f"sfm.py: error: {exc}", file=sys.stderr)
         return 1
     s = result.summary

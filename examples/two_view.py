@@ -1,9 +1,11 @@
 """Two-view reconstruction: matches → essential matrix → relative pose → coloured point cloud.
 
     python examples/two_view.py IMG1 IMG2 [--K fx,fy,cx,cy | --K k11,...,k33] [--dist k1,k2,p1,p2[,k3]]
-        [--feature NAME] [--method ransac|magsac] [--gt FILE_OR_VALUES] [--out DIR]
+        [--feature NAME] [--matcher NAME | lightglue:PATH] [--method ransac|magsac] [--gt FILE_OR_VALUES] [--out DIR]
 
-Features are matched with mutual nearest neighbours and Lowe's ratio test, the essential
+Features are matched by ``--matcher`` (default ``ratio``: mutual nearest neighbours and
+Lowe's ratio test 0.8; ``mnn``; a shipped learned matcher; or ``lightglue:PATH``, a
+LightGlue weight file for the feature's descriptors), the essential
 matrix is found with ``cv2.findEssentialMat`` (RANSAC or ``cv2.USAC_MAGSAC``) and decomposed
 with ``cv2.recoverPose``; inliers are triangulated (``cv2.triangulatePoints``) in camera-1
 coordinates with unit baseline. Prints the estimated pose (rotation as angle about an axis,
@@ -32,6 +34,7 @@ from cvlearned.cli_args import (
     default_camera_matrix,
     distortion,
     feature_name,
+    matcher_spec,
     number_list,
 )
 from cvlearned.cv_compat import normalized_image_points
@@ -39,9 +42,9 @@ from cvlearned.datasets.types import PosePair
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import extract
 from cvlearned.evaluation.match_truth import MatchTruth, label_matches
-from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics import RelativePose, estimate_relative_pose
-from cvlearned.evaluation.pair_eval import pose_errors
+from cvlearned.evaluation.pair_eval import match_extractions, pose_errors
+from cvlearned.matchers.spec import DEFAULT_MATCHER, IncompatibleMatcher, MatcherChoice, matcher_for, parse_matcher
 from cvlearned.pose_text import format_direction, format_rotation, pose_lines
 from cvlearned.visualization import draw_matches
 
@@ -55,7 +58,8 @@ class TwoViewResult:
     R (3, 3), t (3,) unit: estimated ``X2 = R X1 + t`` (None when estimation failed);
     points (P, 3) float64 triangulated inliers in camera-1 coordinates (|baseline| = 1);
     colors (P, 3) uint8 RGB sampled from image 1; rot_err_deg / trans_err_deg: deviation
-    from ``--gt`` (None without ground truth, inf when estimation failed).
+    from ``--gt`` (None without ground truth, inf when estimation failed); matcher: the
+    ``--matcher`` label.
     """
 
     feature: str
@@ -69,6 +73,7 @@ class TwoViewResult:
     trans_err_deg: float | None = None
     ply_path: Path | None = None
     matches_path: Path | None = None
+    matcher: str = DEFAULT_MATCHER
 
 
 def parse_gt(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -135,13 +140,15 @@ def run(
     gt: tuple[np.ndarray, np.ndarray] | None = None,
     out_dir: str | Path | None = None,
     max_keypoints: int | None = 2048,
-    matching: MatchingOptions = MatchingOptions(mutual=True, ratio=0.8),
+    matcher: str | MatcherChoice = DEFAULT_MATCHER,
     dist: np.ndarray | None = None,
 ) -> TwoViewResult:
     """Relative pose and point cloud of two views sharing intrinsics ``K`` (3, 3) and
     OpenCV distortion ``dist`` ((4,) or (5,) k1, k2, p1, p2[, k3]; None = none).
 
-    Images are BGR arrays or paths; ``K=None`` uses :func:`cvlearned.cli_args.default_camera_matrix`.
+    Images are BGR arrays or paths; ``K=None`` uses :func:`cvlearned.cli_args.default_camera_matrix`;
+    ``matcher`` is a ``--matcher`` value (:mod:`cvlearned.matchers.spec`); a learned matcher
+    that cannot take the feature's descriptors raises ValueError.
     Matches are undistorted for pose estimation and triangulation. With ``out_dir`` the
     PLY and the match visualisation are written there.
     """
@@ -153,9 +160,11 @@ def run(
     if K.shape != (3, 3):
         raise ValueError(f"K must be (3, 3), got {K.shape}")
     name = cvlearned.default_feature() if feature is None else feature
+    choice = parse_matcher(matcher) if isinstance(matcher, str) else matcher
     detector = make_feature(name, max_keypoints)
+    descriptor_matcher = matcher_for(choice, name, detector)
     ex0, ex1 = extract(detector, img0), extract(detector, img1)
-    matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+    matches = match_extractions(descriptor_matcher, ex0, ex1, img0, img1)
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
     D = np.zeros(5) if dist is None else np.asarray(dist, np.float64)
     pose = estimate_relative_pose(pts0, pts1, K, K, method=method, D0=D, D1=D)
@@ -177,7 +186,8 @@ def run(
         ply_path, matches_path = out / "points.ply", out / "matches.png"
         write_ply(ply_path, points, colors)
         truth = None if gt is None else label_matches(PosePair("gt", img0, img1, K, K, gt[0], gt[1], D, D), pts0, pts1)
-        title = match_picture_title(name, method, pose, (len(ex0.points), len(ex1.points)), inliers, truth)
+        title = match_picture_title(f"{name} + {choice.label}", method, pose, (len(ex0.points), len(ex1.points)),
+                                    inliers, truth)
         canvas = draw_matches(img0, ex0.keypoints, img1, ex1.keypoints, matches,
                               inliers if truth is None else truth.correct, title, max_lines=150)
         cv2.imwrite(str(matches_path), canvas)
@@ -185,7 +195,7 @@ def run(
         feature=name, num_matches=len(matches), num_inliers=int(inliers.sum()),
         R=None if pose is None else pose.R, t=None if pose is None else pose.t,
         points=points, colors=colors, rot_err_deg=rot_err, trans_err_deg=trans_err,
-        ply_path=ply_path, matches_path=matches_path,
+        ply_path=ply_path, matches_path=matches_path, matcher=choice.label,
     )
 
 
@@ -213,6 +223,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="OpenCV distortion of both images (needs --K; default: none)")
     parser.add_argument("--feature", type=feature_name, default=cvlearned.default_feature(),
                         help=f"registered feature, any of {', '.join(cvlearned.list_features())}")
+    parser.add_argument("--matcher", type=matcher_spec, default=parse_matcher(DEFAULT_MATCHER), metavar="SPEC",
+                        help="a registered matcher (mnn | ratio = mutual NN + ratio 0.8 | a shipped learned one) "
+                             "or lightglue:PATH, a LightGlue weight file for --feature (default: ratio)")
     parser.add_argument("--method", choices=METHODS, default="ransac", help="essential-matrix estimator")
     parser.add_argument("--gt", default=None, help="true [R | t] (3x4 row-major): 12 values or a file")
     parser.add_argument("--out", type=Path, default=Path("two_view_out"), help="output folder")
@@ -234,9 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     if K is None:
         K = default_camera_matrix(images[0].shape[1], images[0].shape[0])
         print(assumed_intrinsics_note(K))
-    result = run(images[0], images[1], K, feature=args.feature, method=args.method, gt=gt, out_dir=args.out,
-                 dist=args.dist)
-    print(f"{result.feature} / {args.method}: {result.num_matches} matches, {result.num_inliers} inliers, "
+    try:
+        result = run(images[0], images[1], K, feature=args.feature, method=args.method, gt=gt, out_dir=args.out,
+                     matcher=args.matcher, dist=args.dist)
+    except IncompatibleMatcher as exc:
+        parser.error(f"--matcher: {exc}")
+    print(f"{result.feature} + {result.matcher} / {args.method}: {result.num_matches} matches, "
+          f"{result.num_inliers} inliers, "
           f"{len(result.points)} points → {result.ply_path}; matches → {result.matches_path}")
     if result.R is None:
         print("relative pose estimation failed", file=sys.stderr)

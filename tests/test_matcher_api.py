@@ -46,7 +46,7 @@ def test_registry_lists_plain_matchers_and_rejects_unknown_names():
         cvlearned.create_matcher("Ratoi")
     with pytest.raises(TypeError, match="must be a str"):
         cvlearned.create_matcher(3)
-    with pytest.raises(TypeError, match=r"valid parameters: \['ratio', 'mutual'\]"):
+    with pytest.raises(TypeError, match=r"valid parameters: \['ratio', 'mutual', 'norm'\]"):
         cvlearned.create_matcher("ratio", treshold=0.7)
     with pytest.raises(ValueError, match="ratio must be in"):
         cvlearned.create_matcher("ratio", ratio=1.5)

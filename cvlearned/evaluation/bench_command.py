@@ -14,6 +14,7 @@ from cvlearned.cli_args import (
     feature_name,
     image_size,
     labelled_feature,
+    matcher_list,
     positive_int,
     show_progress,
 )
@@ -25,6 +26,7 @@ from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.pair_eval import PoseEstimation
 from cvlearned.evaluation.plots import plot_auc_bars, plot_curves
 from cvlearned.evaluation.report import markdown_table, write_json
+from cvlearned.matchers.spec import DEFAULT_MATCHER, parse_matcher
 from cvlearned.registry import list_features
 
 
@@ -46,8 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keypoints", type=feature_name, default=None, metavar="FEATURE",
                         help="every feature describes this feature's keypoints (e.g. sift): compares "
                              "descriptors alone; ms/image then times compute() only")
-    parser.add_argument("--ratio", type=float, default=0.8, help="Lowe ratio (0 disables)")
-    parser.add_argument("--no-mutual", action="store_true", help="disable the mutual nearest-neighbour check")
+    parser.add_argument("--matcher", type=matcher_list, default=[parse_matcher(DEFAULT_MATCHER)], metavar="SPEC,...",
+                        help="matchers, each a registered name (mnn | ratio | a shipped learned one) or "
+                             "lightglue:PATH (a LightGlue weight file); with several, rows are feature+matcher "
+                             "(default: ratio, i.e. mutual NN + Lowe ratio 0.8)")
+    parser.add_argument("--ratio", type=float, default=0.8, help="Lowe ratio of the ratio matcher (0 disables)")
+    parser.add_argument("--no-mutual", action="store_true",
+                        help="plain matchers (mnn, ratio) skip the mutual nearest-neighbour check")
     parser.add_argument("--estimator", choices=("ransac", "magsac"), default="ransac",
                         help="essential-matrix estimator: cv2.RANSAC or cv2.USAC_MAGSAC")
     parser.add_argument("--threshold", type=float, default=1.0, help="essential-matrix RANSAC threshold (px)")
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     features: list[Any] = [*(args.features or list_features()), *args.extra]
     settings = BenchSettings(
         matching=MatchingOptions(mutual=not args.no_mutual, ratio=args.ratio or None),
+        matchers=tuple(args.matcher),
         estimation=PoseEstimation(method=args.estimator, threshold_px=args.threshold, runs=args.ransac_runs,
                                   seed=args.seed),
         max_keypoints=args.max_keypoints,
@@ -76,14 +84,15 @@ def run(args: argparse.Namespace) -> int:
         pairs = pairs[: args.max_pairs]
     visuals: dict[str, dict[int, Any]] = {}
 
-    def keep_first(name: str, index: int, ex0: Any, ex1: Any) -> None:
+    def keep_first(label: str, index: int, ex0: Any, ex1: Any, matches: Any) -> None:
         if index < PICTURE_PAIRS:
-            visuals.setdefault(name, {})[index] = (ex0, ex1)
+            visuals.setdefault(label, {})[index] = (ex0, ex1, matches)
 
     results = run_bench(features, pairs, settings, progress=show_progress(args.no_progress),
                         on_extractions=keep_first)
     header = {"command": "cvlearned bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
               "dataset": args.dataset, "pairs": len(pairs),
+              "matchers": ", ".join(c.label for c in settings.matchers),
               **({"keypoints": f"every feature describes the {args.keypoints} keypoints"} if args.keypoints else {}),
               **describe_machine()}
     table = markdown_table(results)
@@ -105,7 +114,7 @@ def _write_outputs(out: Path, header: dict, text: str, results: dict, pairs: Any
     plot_curves(results, "mma_curve", "threshold (px)", "mean matching accuracy", out / "mma_curves.png",
                 f"Mean matching accuracy of the matches, {data}")
     plot_auc_bars(results, out / "pose_auc.png", f"Pose AUC of max(rotation, translation) error, {data}")
-    pictures = write_match_pictures(out, header["dataset"], results, pairs, visuals, settings.matching)
+    pictures = write_match_pictures(out, header["dataset"], results, pairs, visuals)
     print(f"wrote {out}/results.md, results.json and plots"
           + (f"; match pictures of the first {min(PICTURE_PAIRS, len(pairs))} pairs: {out}/matches_*.jpg"
              if pictures else ""))

@@ -1,5 +1,6 @@
-"""Match pictures of ``cvlearned bench``: per feature, a grid of its first few pairs with
-matches coloured by ground truth (:mod:`cvlearned.evaluation.match_truth`)."""
+"""Match pictures of ``cvlearned bench``: per result row (feature, or feature+matcher), a
+grid of its first few pairs with matches coloured by ground truth
+(:mod:`cvlearned.evaluation.match_truth`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import numpy as np
 from cvlearned.datasets.types import HomographyPair, PosePair
 from cvlearned.evaluation.extraction import Extraction
 from cvlearned.evaluation.match_truth import CORRECT_PX, label_matches, truth_rule
-from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.pose_text import format_pose_error
 from cvlearned.visualization import draw_matches, tile
 
@@ -28,9 +28,9 @@ def picture_path(out: Path, label: str) -> Path:
 
 
 def pair_panel(label: str, pair: HomographyPair | PosePair, ex0: Extraction, ex1: Extraction,
-               metrics: dict[str, Any], matching: MatchingOptions) -> np.ndarray:
-    """One pair's match panel; ``metrics`` is the pair's entry of the bench results."""
-    matches, _ = matching.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
+               metrics: dict[str, Any], matches: np.ndarray) -> np.ndarray:
+    """One pair's match panel of its (K, 2) index ``matches``; ``metrics`` is the pair's
+    entry of the bench results."""
     truth = label_matches(pair, ex0.points[matches[:, 0]], ex1.points[matches[:, 1]], CORRECT_PX)
     counts = f"keypoints {len(ex0.points)}/{len(ex1.points)}, {len(matches)} matches"
     if truth is not None:
@@ -61,16 +61,18 @@ def picture_header(dataset: str, label: str, shown: int, pairs: Sequence[Homogra
 
 def write_match_pictures(out: Path, dataset: str, results: dict[str, dict[str, Any]],
                          pairs: Sequence[HomographyPair | PosePair],
-                         extractions: dict[str, dict[int, tuple[Extraction, Extraction]]],
-                         matching: MatchingOptions) -> list[Path]:
-    """Write one grid per feature (``extractions[label][pair_index] = (ex0, ex1)``, the first
-    :data:`PICTURE_PAIRS` pairs) to :func:`picture_path`; returns the written paths."""
+                         extractions: dict[str, dict[int, tuple[Extraction, Extraction, np.ndarray]]]
+                         ) -> list[Path]:
+    """Write one grid per result row (``extractions[label][pair_index] = (ex0, ex1, (K, 2)
+    matches)``, the first :data:`PICTURE_PAIRS` pairs) to :func:`picture_path`; returns the
+    written paths."""
     written = []
     for label, by_pair in extractions.items():
         indices = sorted(by_pair)[:PICTURE_PAIRS]
         if not indices:
             continue
-        panels = [pair_panel(label, pairs[i], *by_pair[i], results[label]["pairs"][i], matching) for i in indices]
+        panels = [pair_panel(label, pairs[i], *by_pair[i][:2], results[label]["pairs"][i], by_pair[i][2])
+                  for i in indices]
         path = picture_path(out, label)
         if not cv2.imwrite(str(path), tile(panels, PANEL_COLUMNS, picture_header(dataset, label, len(indices), pairs))):
             raise OSError(f"cannot write {path}")

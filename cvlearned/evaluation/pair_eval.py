@@ -1,6 +1,7 @@
 """Per-pair evaluation: one feature's extractions of a ground-truth pair → metric values.
 
-Pose pairs (calibrated, ``X1 = R X0 + t``): NN matching → RANSAC essential matrix →
+Pose pairs (calibrated, ``X1 = R X0 + t``): matching (any
+:class:`~cvlearned.matchers.base.DescriptorMatcher`) → RANSAC essential matrix →
 ``recoverPose`` → rotation / translation-direction errors (UCN Table 6 protocol), once per
 RANSAC run (:attr:`PoseEstimation.runs`). When the
 pair has depth (rendered scenes) the same correspondence metrics as homography pairs are
@@ -17,7 +18,6 @@ import numpy as np
 
 from cvlearned.datasets.types import HomographyPair, PosePair
 from cvlearned.evaluation.extraction import Extraction
-from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.evaluation.metrics import (
     RelativePose,
     estimate_homography,
@@ -31,6 +31,7 @@ from cvlearned.evaluation.metrics import (
     translation_error_deg,
 )
 from cvlearned.evaluation.warps import DepthWarp, HomographyWarp, Warp
+from cvlearned.matchers.base import DescriptorMatcher, dmatch_arrays
 
 MMA_THRESHOLDS = tuple(range(1, 11))
 PCK_THRESHOLDS = tuple(range(1, 21))
@@ -63,10 +64,13 @@ class PoseEstimation:
         return orders
 
 
-def match(ex0: Extraction, ex1: Extraction, options: MatchingOptions) -> np.ndarray:
-    """(M, 2) index pairs of matched keypoints."""
-    matches, _ = options.match(ex0.descriptors, ex1.descriptors, norm=ex0.norm)
-    return matches
+def match_extractions(matcher: DescriptorMatcher, ex0: Extraction, ex1: Extraction, image0: np.ndarray,
+                      image1: np.ndarray) -> np.ndarray:
+    """(M, 2) int64 index pairs of ``ex0`` / ``ex1`` keypoints matched by ``matcher``, sorted
+    by the first index (keypoints and (w, h) of ``image0`` / ``image1`` reach learned matchers)."""
+    size0, size1 = (image0.shape[1], image0.shape[0]), (image1.shape[1], image1.shape[0])
+    found = matcher.match(ex0.keypoints, ex0.descriptors, ex1.keypoints, ex1.descriptors, size0, size1)
+    return dmatch_arrays(found)[0]
 
 
 def pose_errors(pose: RelativePose | None, R_gt: np.ndarray, t_gt: np.ndarray) -> tuple[float, float]:
@@ -80,11 +84,11 @@ def pose_errors(pose: RelativePose | None, R_gt: np.ndarray, t_gt: np.ndarray) -
 
 
 def evaluate_pose_pair(
-    pair: PosePair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, estimation: PoseEstimation
+    pair: PosePair, ex0: Extraction, ex1: Extraction, matches: np.ndarray, estimation: PoseEstimation
 ) -> dict[str, Any]:
-    """Metrics of one calibrated pair. ``rot_err_deg`` / ``trans_err_deg`` / ``inliers`` are
-    lists with one value per RANSAC run; errors are ``inf`` when estimation fails."""
-    matches = match(ex0, ex1, options)
+    """Metrics of one calibrated pair with (K, 2) index ``matches`` (:func:`match_extractions`).
+    ``rot_err_deg`` / ``trans_err_deg`` / ``inliers`` are lists with one value per RANSAC run;
+    errors are ``inf`` when estimation fails."""
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
     result: dict[str, Any] = _counts(ex0, ex1, matches)
     rot_errs, trans_errs, inliers = [], [], []
@@ -104,10 +108,10 @@ def evaluate_pose_pair(
 
 
 def evaluate_homography_pair(
-    pair: HomographyPair, ex0: Extraction, ex1: Extraction, options: MatchingOptions, threshold_px: float = 3.0
+    pair: HomographyPair, ex0: Extraction, ex1: Extraction, matches: np.ndarray, threshold_px: float = 3.0
 ) -> dict[str, Any]:
-    """Metrics of one homography pair: MMA, PCK, repeatability, matching score, corner error."""
-    matches = match(ex0, ex1, options)
+    """Metrics of one homography pair with (K, 2) index ``matches``: MMA, PCK, repeatability,
+    matching score, corner error."""
     pts0, pts1 = ex0.points[matches[:, 0]], ex1.points[matches[:, 1]]
     result: dict[str, Any] = _counts(ex0, ex1, matches)
     H_est = estimate_homography(pts0, pts1, threshold_px=threshold_px) if len(matches) >= 4 else None

@@ -33,6 +33,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("matches", "matches", "{:.0f}"),
     ("inliers", "inliers", "{:.0f}"),
     ("ms_per_image", "ms/img", "{:.1f}"),
+    ("ms_match_per_pair", "match ms/pair", "{:.1f}"),
 )
 
 

@@ -28,7 +28,8 @@ from cvlearned.image_input import as_keypoint_tuple
 from cvlearned.keypoints import keypoint_arrays
 
 __all__ = [
-    "PairInfo", "DescriptorMatcher", "as_descriptors", "as_image_size", "as_points", "make_pair_info", "to_dmatches",
+    "PairInfo", "DescriptorMatcher", "as_descriptors", "as_image_size", "as_points", "dmatch_arrays", "make_pair_info",
+    "to_dmatches",
 ]
 
 
@@ -116,6 +117,12 @@ def to_dmatches(pairs: np.ndarray, distances: np.ndarray) -> list[cv2.DMatch]:
     """(K, 2) index pairs + (K,) distances → ``cv2.DMatch`` s sorted by queryIdx."""
     order = np.argsort(pairs[:, 0], kind="stable")
     return [cv2.DMatch(int(pairs[k, 0]), int(pairs[k, 1]), 0, float(distances[k])) for k in order]
+
+
+def dmatch_arrays(matches: list[cv2.DMatch]) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.DMatch`` s → ((K, 2) int64 (queryIdx, trainIdx), (K,) float64 distances), in order."""
+    pairs = np.array([(m.queryIdx, m.trainIdx) for m in matches], np.int64).reshape(-1, 2)
+    return pairs, np.array([m.distance for m in matches], np.float64)
 
 
 def _pair_side(keypoints: Any, size: Any, side: int) -> dict[str, Any]:

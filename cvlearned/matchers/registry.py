@@ -133,12 +133,12 @@ def _learned_factory(name: str) -> Callable[..., DescriptorMatcher]:
     return create
 
 
-def _create_mnn(mutual: bool = True) -> NearestNeighbourMatcher:
-    return NearestNeighbourMatcher(mutual=mutual, ratio=None, name="mnn")
+def _create_mnn(mutual: bool = True, norm: int | None = None) -> NearestNeighbourMatcher:
+    return NearestNeighbourMatcher(mutual=mutual, ratio=None, name="mnn", norm=norm)
 
 
-def _create_ratio(ratio: float = 0.8, mutual: bool = True) -> NearestNeighbourMatcher:
-    return NearestNeighbourMatcher(mutual=mutual, ratio=ratio, name="ratio")
+def _create_ratio(ratio: float = 0.8, mutual: bool = True, norm: int | None = None) -> NearestNeighbourMatcher:
+    return NearestNeighbourMatcher(mutual=mutual, ratio=ratio, name="ratio", norm=norm)
 
 
 def _register_builtin() -> None:
