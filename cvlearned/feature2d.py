@@ -21,7 +21,7 @@ import numpy as np
 
 from cvlearned.config import FeatureConfig, build_config, config_to_dict, typed_field_value
 from cvlearned.cv_compat import descriptor_dtype, sift_empty_is_none
-from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask
+from cvlearned.image_input import as_gray_uint8, as_keypoint_tuple, as_mask, from_tensor
 from cvlearned.keypoints import describable_keypoints, replace_keypoint, scale_keypoints
 
 Keypoints = tuple[cv2.KeyPoint, ...]
@@ -84,12 +84,15 @@ class Feature2D:
         """Detect keypoints: image (H, W[, C]) → tuple of ``cv2.KeyPoint``.
 
         A list of images (with an optional list of ``masks``) gives a tuple of tuples, as
-        OpenCV's binding does.
+        OpenCV's binding does. A torch tensor (H, W) or (C, H, W) is one image, a
+        (B, C, H, W) tensor a list of B images (:func:`~cvlearned.image_input.from_tensor`:
+        C = 1 gray or 3 RGB; results equal those of the same numpy images).
         """
         if masks is not None:
             if mask is not None:
                 raise TypeError("pass mask or masks, not both")
             mask = masks
+        image = from_tensor(image)
         if isinstance(image, (list, tuple)):
             masks = _per_image(mask, len(image), "masks")
             return tuple(self.detect(im, m) for im, m in zip(image, masks))
@@ -110,11 +113,13 @@ class Feature2D:
         outside its pyramid). Angles are described as ``angle % 360`` (-1 = none) and
         returned so. After ``max_side`` downscaling, keypoints are clamped into the small
         image, so border keypoints are still described; they keep their given position.
+        Images, lists of images and torch tensors are accepted as by :meth:`detect`.
 
         Raises:
             TypeError: ``keypoints`` is not a sequence of ``cv2.KeyPoint``.
             ValueError: a keypoint has a NaN or infinite position (or a bad image).
         """
+        image = from_tensor(image)
         if isinstance(image, (list, tuple)):
             if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
                 raise ValueError("compute on a list of images needs a list of keypoint sequences of the same length")
@@ -146,12 +151,14 @@ class Feature2D:
         pass them) and is then the same as :meth:`compute`.
 
         A list of images (with ``mask`` None or a list of masks) gives a tuple of keypoint
-        tuples and a tuple of descriptors, one per image, like the list form of ``compute``.
+        tuples and a tuple of descriptors, one per image, like the list form of ``compute``;
+        so does a (B, C, H, W) torch tensor (tensors as in :meth:`detect`).
         """
         if useProvidedKeypoints:
             if keypoints is None:
                 raise ValueError("useProvidedKeypoints=True needs keypoints=...")
             return self.compute(image, keypoints)  # type: ignore[return-value]
+        image = from_tensor(image)
         if isinstance(image, (list, tuple)):
             results = [self.detectAndCompute(im, m) for im, m in zip(image, _per_image(mask, len(image), "mask"))]
             return tuple(r[0] for r in results), tuple(r[1] for r in results)  # type: ignore[return-value]

@@ -10,12 +10,16 @@ Accepted images (the documented rule, identical for every feature):
   255 and rounded. Float images in [0, 255] raise a ValueError telling to divide by 255.
 - Anything else (bool, signed ints, complex, object) raises TypeError; ``None``, empty
   arrays, NaN/inf and more than :data:`MAX_PIXELS` pixels raise ValueError.
+- ``torch.Tensor`` (kornia layout), see :func:`from_tensor`: (H, W), (C, H, W) one image or
+  (B, C, H, W) a batch, C = 1 (gray) or 3 (**RGB**, kornia's order, not BGR); ``uint8`` or
+  float in [0, 1]. It becomes the numpy image(s) above, so results equal the numpy path.
 
 Masks are ``uint8`` (or ``bool``) of shape (H, W) or (H, W, 1); non-zero = allowed.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +40,58 @@ def as_gray_uint8(image: Any, *, argname: str = "image") -> np.ndarray:
     array = _as_array(image, argname)
     array = _to_uint8(array, argname)
     return np.ascontiguousarray(_to_gray(array, argname))
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a ``torch.Tensor``, without importing torch (a tensor can only
+    exist once the user has imported it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def from_tensor(image: Any, *, argname: str = "image") -> Any:
+    """Torch tensor image(s) → numpy image(s) for :func:`as_gray_uint8`; other values unchanged.
+
+    (H, W) → (H, W); (C, H, W) → (H, W, C); (B, C, H, W) → a list of B (H, W, C) arrays.
+    C is 1 (gray) or 3 (RGB, kornia's order), RGB being reversed to BGR so that the
+    numpy rule applies OpenCV's RGB2GRAY weights. The tensor is detached and copied to
+    the CPU; values are left to the numpy rule (uint8 as is, float finite in [0, 1]).
+
+    Raises:
+        TypeError: a dtype other than ``torch.uint8`` or a float dtype.
+        ValueError: another shape.
+    """
+    if not is_tensor(image):
+        return image
+    shape = tuple(image.shape)
+    if len(shape) not in (2, 3, 4) or (len(shape) > 2 and shape[-3] not in (1, 3)):
+        raise ValueError(
+            f"{argname} tensor must have shape (H, W), (C, H, W) or (B, C, H, W) with C = 1 "
+            f"(gray) or 3 (RGB), got {shape}"
+        )
+    array = _tensor_to_numpy(image, argname)
+    if array.ndim == 2:
+        return array
+    channels_last = np.moveaxis(array, -3, -1)
+    if channels_last.shape[-1] == 3:
+        channels_last = channels_last[..., ::-1]  # RGB → BGR
+    return list(channels_last) if array.ndim == 4 else channels_last
+
+
+def _tensor_to_numpy(tensor: Any, argname: str) -> np.ndarray:
+    """A uint8 or float tensor as a numpy array of the same shape (float16/32/64 kept,
+    other float dtypes such as bfloat16 widened exactly to float32)."""
+    torch = sys.modules["torch"]
+    tensor = tensor.detach()
+    if tensor.dtype.is_floating_point:
+        if tensor.dtype not in (torch.float16, torch.float32, torch.float64):
+            tensor = tensor.float()
+    elif tensor.dtype != torch.uint8:
+        raise TypeError(
+            f"{argname} tensor has dtype {tensor.dtype}; supported: torch.uint8, or a float "
+            "dtype with values in [0, 1]"
+        )
+    return tensor.cpu().numpy()
 
 
 def as_mask(mask: Any, image_shape: tuple[int, ...], *, argname: str = "mask") -> np.ndarray | None:

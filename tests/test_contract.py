@@ -8,6 +8,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
+import torch
 
 import cvlearned
 from empty_result import assert_empty_result
@@ -95,6 +96,7 @@ def test_uint16_and_float_follow_the_documented_rule(feature, photo_gray):
     reference = feature.detectAndCompute(photo_gray, None)
     assert _same(reference, feature.detectAndCompute(photo_gray.astype(np.uint16) * 257, None))
     assert _same(reference, feature.detectAndCompute(photo_gray.astype(np.float32) / 255.0, None))
+    assert _same(reference, feature.detectAndCompute(torch.from_numpy(photo_gray)[None].float() / 255.0, None))
 
 
 def test_list_variants(feature, photo_bgr, photo_gray):
