@@ -54,3 +54,16 @@ def check_shipped_model_regression(preset: str, **params) -> None:
     card = load_manifest()[WEIGHT_FILES[preset]].model_card
     recorded = recorded_value(card, "regression_mma3_bundled")
     assert value >= REGRESSION_FRACTION * recorded, (preset, value, recorded)
+
+
+def bundled_matcher_samples(feature, seed: int = 0) -> list:
+    """Labelled matcher pairs (``MatcherSample``) of 6 generated viewpoint pairs of bundled
+    photos at 512x384 with the 512 strongest keypoints per image, as in matcher training
+    (pairs with an image that has fewer keypoints are skipped)."""
+    from cvlearned.synthetic.homography import make_homography_pairs
+    from cvlearned.synthetic.photos import bundled_photo
+    from cvlearned.training.matcher_pairs import extract_sample
+
+    photos = [(name, bundled_photo(name)) for name in BUNDLED_NAMES]
+    pairs = make_homography_pairs(photos=photos, n_pairs=6, split="viewpoint", size=(512, 384), seed=seed)
+    return [s for s in (extract_sample(feature, pair, 512) for pair in pairs) if s is not None]

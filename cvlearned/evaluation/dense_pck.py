@@ -24,12 +24,12 @@ import cv2
 import numpy as np
 
 from cvlearned.evaluation.metrics.pck import dense_nn_predict, pck, sparse_nn_pck
-from cvlearned.evaluation.warps import Warp
+from cvlearned.evaluation.warps import Warp, pair_warp
 from cvlearned.image_input import as_gray_uint8
 from cvlearned.keypoints import keypoints_to_array
 
 __all__ = [
-    "DENSE_STRIDE", "grid_query_points", "dense_map", "dense_pck_pair", "sparse_pck_pair", "pair_warp",
+    "DENSE_STRIDE", "grid_query_points", "dense_map", "dense_pck_pair", "sparse_pck_pair",
     "evaluate_dense_pck",
 ]
 
@@ -121,18 +121,6 @@ def sparse_pck_pair(
     pts1 = keypoints_to_array(kept1) if desc1 is not None else np.zeros((0, 2))
     d1 = desc1 if desc1 is not None else np.zeros((0, desc0.shape[1]), np.float32)
     return sparse_nn_pck(desc0.astype(np.float32), pts0, d1.astype(np.float32), pts1, gt, thresholds), int(valid.sum())
-
-
-def pair_warp(pair: Any) -> Warp | None:
-    """Ground-truth warp of a HomographyPair, or of a PosePair with depth (None without)."""
-    from cvlearned.datasets.types import HomographyPair
-    from cvlearned.evaluation.warps import DepthWarp, HomographyWarp
-
-    if isinstance(pair, HomographyPair):
-        return HomographyWarp.from_pair(pair)
-    if getattr(pair, "depth0", None) is None:
-        return None
-    return DepthWarp.from_pair(pair)
 
 
 def evaluate_dense_pck(

@@ -12,7 +12,7 @@ with (N, 2) float64 points and (N,) bool validity.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from cvlearned.cv_compat import normalized_image_points
 from cvlearned.keypoints import keypoints_to_array
 
-__all__ = ["Warp", "HomographyWarp", "DepthWarp", "as_points", "inside_image"]
+__all__ = ["Warp", "HomographyWarp", "DepthWarp", "pair_warp", "as_points", "inside_image"]
 
 
 @runtime_checkable
@@ -248,3 +248,14 @@ class DepthWarp:
             return xy @ K[:2, :2].T + K[:2, 2]
         proj, _ = cv2.projectPoints(X.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, D)
         return proj.reshape(-1, 2)
+
+
+def pair_warp(pair: Any) -> Warp | None:
+    """Ground-truth warp of a HomographyPair, or of a PosePair with depth (None without)."""
+    from cvlearned.datasets.types import HomographyPair
+
+    if isinstance(pair, HomographyPair):
+        return HomographyWarp.from_pair(pair)
+    if getattr(pair, "depth0", None) is None:
+        return None
+    return DepthWarp.from_pair(pair)

@@ -1,13 +1,16 @@
 """Training pairs for the learned matcher: keypoints and descriptors of a registered feature
-on synthetic homography pairs, with ground-truth matches and unmatchable points.
+on generated pairs (photo homographies or rendered 3-D scenes with depth), with
+ground-truth matches and unmatchable points.
 
-Ground truth of a pair with homography H (image 0 → image 1), per keypoint:
+Ground truth of a pair with warp W (image 0 → image 1: the homography, or the transfer
+through depth and relative pose), per keypoint:
 
 * match: i and j are mutual nearest neighbours under the symmetric reprojection distance
-  max(|H x0_i - x1_j|, |H^-1 x1_j - x0_i|) and that distance is below ``match_px``;
-* unmatchable (label -1): its reprojection falls outside the other image, or every
-  keypoint of the other image is farther than ``unmatch_px``;
-* anything else is ignored by the loss (label -2).
+  max(|W x0_i - x1_j|, |W^-1 x1_j - x0_i|) and that distance is below ``match_px``;
+* unmatchable (label -1): its transfer falls outside the other image or is occluded there,
+  or every keypoint of the other image is farther than ``unmatch_px``;
+* anything else is ignored by the loss (label -2), as is a point whose transfer is
+  undefined (no depth at it).
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cvlearned.datasets.types import HomographyPair
-from cvlearned.evaluation.warps import HomographyWarp
+from cvlearned.datasets.types import HomographyPair, PosePair
+from cvlearned.evaluation.warps import Warp, pair_warp
 from cvlearned.keypoints import keypoint_arrays, strongest
 
-__all__ = ["UNMATCHED", "IGNORED", "MatcherSample", "homography_labels", "extract_sample", "stack_samples"]
+__all__ = ["UNMATCHED", "IGNORED", "MatcherSample", "correspondence_labels", "extract_sample", "stack_samples"]
 
 UNMATCHED = -1
 IGNORED = -2
@@ -48,10 +51,11 @@ class MatcherSample:
     labels1: np.ndarray
 
 
-def homography_labels(
-    points0: np.ndarray, points1: np.ndarray, warp: HomographyWarp, match_px: float = 3.0, unmatch_px: float = 5.0
+def correspondence_labels(
+    points0: np.ndarray, points1: np.ndarray, warp: Warp, match_px: float = 3.0, unmatch_px: float = 5.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (N,), (M,) int64 of (N, 2), (M, 2) pixel points under ``warp`` (see module doc)."""
+    """Labels (N,), (M,) int64 of (N, 2), (M, 2) pixel points under ``warp`` (a
+    :class:`~cvlearned.evaluation.warps.HomographyWarp` or ``DepthWarp``; see module doc)."""
     if not 0 < match_px <= unmatch_px:
         raise ValueError(f"need 0 < match_px <= unmatch_px, got {match_px} and {unmatch_px}")
     proj0, inside0 = warp.forward(points0)
@@ -74,6 +78,8 @@ def homography_labels(
         labels1[nn01[matched]] = rows[matched]
     else:
         labels0[:], labels1[:] = UNMATCHED, UNMATCHED
+    labels0[np.isnan(proj0).any(1)] = IGNORED
+    labels1[np.isnan(proj1).any(1)] = IGNORED
     return labels0, labels1
 
 
@@ -87,16 +93,20 @@ def _features(feature: cv2.Feature2D, image: np.ndarray, limit: int):
 
 
 def extract_sample(
-    feature: cv2.Feature2D, pair: HomographyPair, n_keypoints: int, match_px: float = 3.0, unmatch_px: float = 5.0
+    feature: cv2.Feature2D, pair: HomographyPair | PosePair, n_keypoints: int, match_px: float = 3.0,
+    unmatch_px: float = 5.0,
 ) -> MatcherSample | None:
     """The ``n_keypoints`` strongest keypoints of each image and their labels, or None when an
-    image has fewer keypoints (or binary descriptors)."""
+    image has fewer keypoints (or binary descriptors). ``pair``: a homography pair or a pose
+    pair with depth maps (rendered scenes)."""
     side0 = _features(feature, pair.image0, n_keypoints)
     side1 = _features(feature, pair.image1, n_keypoints)
     if side0 is None or side1 is None:
         return None
-    warp = HomographyWarp.from_pair(pair)
-    labels0, labels1 = homography_labels(side0[0], side1[0], warp, match_px, unmatch_px)
+    warp = pair_warp(pair)
+    if warp is None:
+        raise ValueError(f"pair {pair.name!r} has no ground truth for matches (a pose pair without depth)")
+    labels0, labels1 = correspondence_labels(side0[0], side1[0], warp, match_px, unmatch_px)
     return MatcherSample(side0[0], side1[0], side0[1], side1[1], side0[2], side1[2], side0[3], side1[3],
                          warp.size0, warp.size1, labels0, labels1)
 

@@ -1,10 +1,14 @@
-"""Train the learned matcher, one command per stage. Stage 1, ``homography``: pre-training on
-photos warped by random homographies, with the keypoints and descriptors of one registered
-feature and ground truth from the homography (:mod:`cvlearned.training.matcher_pairs`).
+"""Train the learned matcher, one command per stage, with the keypoints and descriptors of
+one registered feature and exact ground truth (:mod:`cvlearned.training.matcher_pairs`).
+Stage 1, ``homography``: pre-training on photos warped by random homographies. Stage 2,
+``scenes``: fine-tuning (``--init`` the stage-1 weights) on rendered 3-D scenes textured
+with the photos (parallax, occlusion, depth: ground truth through depth and pose).
 
     cvlearned train matcher homography --feature sift \\
         --images PHOTOS --out runs/matcher-sift [--config x.yaml] [--steps N] \\
         [--max-minutes M] [--export weights/lightglue-lite-sift-v1.pt]
+    cvlearned train matcher scenes --feature sift --init runs/matcher-sift/final.pt \\
+        --images PHOTOS --out runs/matcher-sift-scenes [--config y.yaml] [--export W.pt]
 
 * Photos are split by name: every 10th file (sorted) is held out for validation.
 * Seeded: the pairs of step ``s`` depend only on (seed, s), so a resumed run follows the
@@ -34,15 +38,19 @@ from cvlearned.training.config_io import load_yaml_config
 from cvlearned.training.matcher_pairs import MatcherSample, extract_sample, stack_samples
 from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
 
-__all__ = ["HomographyTrainConfig", "load_config", "sample_batch", "evaluate", "train_homography", "main"]
+__all__ = ["MatcherTrainConfig", "load_config", "sample_batch", "evaluate", "train_matcher", "main"]
 
-STAGES = ("homography",)
+STAGES = ("homography", "scenes")
+#: photos that texture one rendered training scene
+SCENE_TEXTURES = 6
+SCENE_LAYOUTS = ("room", "box", "street", "mixed")
 
 
 @dataclass(frozen=True)
-class HomographyTrainConfig:
-    """Stage-1 hyper-parameters (YAML keys of the same names). ``scale_orientation`` trains a
-    model that also encodes KeyPoint size and angle (not exportable to OpenCV)."""
+class MatcherTrainConfig:
+    """Hyper-parameters of both stages (YAML keys of the same names). ``scale_orientation``
+    trains a model that also encodes KeyPoint size and angle (not exportable to OpenCV);
+    ``scene_layout`` ("room", "box", "street" or "mixed") is the stage-2 scene kind."""
 
     feature: str = "sift"
     preset: str = "lightglue-lite"
@@ -64,6 +72,7 @@ class HomographyTrainConfig:
     val_every: int = 500
     val_pairs: int = 32
     photo_max_side: int = 640
+    scene_layout: str = "mixed"
     max_minutes: float | None = None
 
     def __post_init__(self) -> None:
@@ -74,29 +83,43 @@ class HomographyTrainConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.scene_layout not in SCENE_LAYOUTS:
+            raise ValueError(f"scene_layout must be one of {SCENE_LAYOUTS}, got {self.scene_layout!r}")
 
 
-def load_config(path: str | os.PathLike | None, **overrides: Any) -> HomographyTrainConfig:
+def load_config(path: str | os.PathLike | None, **overrides: Any) -> MatcherTrainConfig:
     """Read a YAML config (None = defaults) and apply keyword overrides that are not None."""
-    return load_yaml_config(HomographyTrainConfig(), path, **overrides)
+    return load_yaml_config(MatcherTrainConfig(), path, **overrides)
+
+
+def _random_pair(cfg: MatcherTrainConfig, stage: str, photos: Sequence[tuple[str, np.ndarray]],
+                 rng: np.random.Generator) -> Any:
+    """One generated pair of ``stage``: a random homography of one photo, or a rendered scene
+    textured with ``SCENE_TEXTURES`` random photos."""
+    from cvlearned.synthetic.homography import make_homography_pairs
+    from cvlearned.synthetic.scenes import make_scene_pairs
+
+    size, seed = (cfg.image_width, cfg.image_height), int(rng.integers(2**31))
+    if stage == "homography":
+        return make_homography_pairs([photos[int(rng.integers(len(photos)))]], 1, size=size, seed=seed)[0]
+    textures = [photos[int(i)] for i in rng.choice(len(photos), min(SCENE_TEXTURES, len(photos)), replace=False)]
+    return make_scene_pairs(1, layout=cfg.scene_layout, size=size, seed=seed, photos=textures)[0]
 
 
 def sample_batch(
-    cfg: HomographyTrainConfig, feature: Any, photos: Sequence[tuple[str, np.ndarray]], seed: Sequence[int],
-    count: int,
+    cfg: MatcherTrainConfig, feature: Any, photos: Sequence[tuple[str, np.ndarray]], seed: Sequence[int],
+    count: int, stage: str = "homography",
 ) -> list[MatcherSample]:
-    """``count`` samples of random photos and homographies, drawn only from ``seed``; pairs
-    with too few keypoints are replaced by further draws."""
-    from cvlearned.synthetic.homography import make_homography_pairs
-
+    """``count`` samples of ``stage``'s pairs (see :func:`_random_pair`), drawn only from
+    ``seed``; pairs with too few keypoints are replaced by further draws."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     rng = np.random.default_rng(list(seed))
     samples: list[MatcherSample] = []
     for _ in range(20 * count):
         if len(samples) == count:
             break
-        photo = photos[int(rng.integers(len(photos)))]
-        pair = make_homography_pairs([photo], 1, size=(cfg.image_width, cfg.image_height),
-                                     seed=int(rng.integers(2**31)))[0]
+        pair = _random_pair(cfg, stage, photos, rng)
         sample = extract_sample(feature, pair, cfg.n_keypoints, cfg.match_px, cfg.unmatch_px)
         if sample is not None:
             samples.append(sample)
@@ -143,12 +166,29 @@ def evaluate(net: Any, samples: Sequence[MatcherSample]) -> dict[str, float]:
     return {"val_precision": correct / max(predicted, 1), "val_recall": correct / max(positives, 1)}
 
 
-def train_homography(
-    cfg: HomographyTrainConfig, photos: Sequence[tuple[str, np.ndarray]], out_dir: str | os.PathLike,
+def _initial_state(cfg: MatcherTrainConfig, init: str | os.PathLike, descriptor_dim: int) -> dict[str, Any]:
+    """The state dict in ``init`` after checking that it is the configured architecture."""
+    from cvlearned.matchers.learned import config_from_state_dict
+    from cvlearned.weight_files import load_state_dict
+
+    state = load_state_dict(init)
+    found = config_from_state_dict(state)
+    wanted = (cfg.preset, descriptor_dim, cfg.scale_orientation)
+    if (found.preset, found.descriptor_dim, found.scale_orientation) != wanted:
+        raise ValueError(f"--init {init} holds a {found.preset} matcher for {found.descriptor_dim}-d descriptors "
+                         f"(scale_orientation={found.scale_orientation}); this run trains {wanted}")
+    return state
+
+
+def train_matcher(
+    cfg: MatcherTrainConfig, photos: Sequence[tuple[str, np.ndarray]], out_dir: str | os.PathLike,
     val_photos: Sequence[tuple[str, np.ndarray]] = (), logger: logging.Logger | None = None,
-    progress: bool = True, max_steps_this_run: int | None = None,
+    progress: bool = True, max_steps_this_run: int | None = None, stage: str = "homography",
+    init: str | os.PathLike | None = None,
 ):
-    """Train (or resume from ``out_dir/checkpoint.pt``) → (net, history of logged entries)."""
+    """Train ``stage`` from random weights or ``init`` (a state dict file of the same
+    architecture), or resume from ``out_dir/checkpoint.pt`` → (net, history of logged entries).
+    Validation pairs are ``stage``'s pairs of ``val_photos``."""
     import torch
 
     import cvlearned
@@ -163,11 +203,13 @@ def train_homography(
     torch.manual_seed(cfg.seed)
     net = LightGlueNet(make_config({"preset": cfg.preset, "descriptor_dim": int(feature.descriptorSize()),
                                     "scale_orientation": cfg.scale_orientation}))
+    if init is not None:
+        net.load_state_dict(_initial_state(cfg, init, int(feature.descriptorSize())))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    val = sample_batch(cfg, feature, val_photos, (cfg.seed, 1, 0), cfg.val_pairs) if val_photos else []
+    val = sample_batch(cfg, feature, val_photos, (cfg.seed, 1, 0), cfg.val_pairs, stage) if val_photos else []
 
     def step_fn(step: int) -> dict[str, float]:
-        t = _tensors(stack_samples(sample_batch(cfg, feature, photos, (cfg.seed, 0, step), cfg.batch_size)))
+        t = _tensors(stack_samples(sample_batch(cfg, feature, photos, (cfg.seed, 0, step), cfg.batch_size, stage)))
         outputs, confidences = net(*_network_inputs(net, t))
         losses = matcher_loss(outputs, confidences, t["labels0"], t["labels1"], cfg.confidence_weight)
         opt.zero_grad(set_to_none=True)
@@ -181,7 +223,7 @@ def train_homography(
 
     schedule = StepSchedule(cfg.steps, cfg.lr, cfg.warmup_steps, cfg.log_every, cfg.checkpoint_every, cfg.max_minutes)
     history = run_steps(net, opt, out / "checkpoint.pt", cfg, schedule, step_fn, log,
-                        desc=f"matcher {cfg.preset}-{cfg.feature}", progress=progress,
+                        desc=f"matcher {cfg.preset}-{cfg.feature} {stage}", progress=progress,
                         max_steps_this_run=max_steps_this_run, log_lr=True, on_log=validate)
     net.eval()
     return net, history
@@ -199,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--export", help="write the final state dict here (e.g. weights/lightglue-lite-sift-v1.pt)")
+    parser.add_argument("--init", help="start from this state dict (stage scenes: the stage-1 final.pt)")
     return parser
 
 
@@ -218,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("stage %s config %s", args.stage, json.dumps(dataclasses.asdict(cfg)))
     started = time.time()
     photos = photo_source(args.images, max_side=cfg.photo_max_side)
-    net, _ = train_homography(cfg, split_photos(photos, "train"), out, split_photos(photos, "val"), log)
+    net, _ = train_matcher(cfg, split_photos(photos, "train"), out, split_photos(photos, "val"), log,
+                           stage=args.stage, init=args.init)
     export_weights(net, out / "final.pt")
     if args.export:
         path = export_weights(net, args.export)
