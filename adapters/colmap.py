@@ -15,8 +15,9 @@ imported lazily so ``import cvlearned.adapters.colmap`` always works.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,8 @@ __all__ = [
     "reconstruct",
     "summarize",
     "camera_centres",
+    "colmap_log",
+    "verified_inliers",
 ]
 
 PathLike = str | os.PathLike
@@ -373,3 +376,33 @@ def camera_centres(reconstruction: Any) -> dict[str, np.ndarray]:
         image = reconstruction.image(image_id)
         out[image.name] = np.asarray(image.projection_center(), dtype=np.float64).reshape(3)
     return out
+
+
+@contextlib.contextmanager
+def colmap_log(verbose: bool) -> Iterator[None]:
+    """COLMAP's (glog) INFO/WARNING lines only when ``verbose``; errors always."""
+    logging = import_pycolmap().logging
+    previous = logging.minloglevel
+    logging.minloglevel = previous if verbose else int(logging.Level.ERROR)
+    try:
+        yield
+    finally:
+        logging.minloglevel = previous
+
+
+def verified_inliers(
+    points0: np.ndarray, points1: np.ndarray, matches: np.ndarray, K0: np.ndarray, K1: np.ndarray,
+    threshold_px: float = 1.0, min_inliers: int = 15,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
+    """The (M, 2) index pairs ``matches`` into (N0, 2) ``points0`` / (N1, 2) ``points1``
+    that survive essential-matrix RANSAC, with (R, t) (``X1 = R X0 + t``), ready for
+    :func:`write_database`; None below ``min_inliers``."""
+    from cvlearned.evaluation.metrics.pose import estimate_relative_pose
+
+    if len(matches) < min_inliers:
+        return None
+    pose = estimate_relative_pose(points0[matches[:, 0]], points1[matches[:, 1]], K0, K1,
+                                  threshold_px=threshold_px)
+    if pose is None or pose.num_inliers < min_inliers:
+        return None
+    return matches[pose.inliers], (pose.R, pose.t)

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cvlearned.demo import add_arguments as demo_arguments
     from cvlearned.evaluation.bench_command import add_arguments as bench_arguments
     from cvlearned.folder_cli import add_extract_arguments, add_match_arguments, add_pairs_arguments
+    from cvlearned.reconstruction_cli import add_pose_pairs_arguments, add_reconstruct_arguments
 
     parser = argparse.ArgumentParser(prog="cvlearned", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=version_text())
@@ -55,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_extract_arguments(command("extract", "extract a folder of images into features.h5 (hloc layout)"))
     add_pairs_arguments(command("pairs", "write pairs.txt: exhaustive or sequential pairs of images"))
     add_match_arguments(command("match", "match the pairs of pairs.txt into matches.h5 (hloc layout)"))
-    data = command("data", "list or download benchmark datasets")
+    data = command("data", "list or download benchmark datasets, reconstruct your images, make pose pairs")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION",
-                                        help="list or download")
+                                        help="list, download, reconstruct or pose-pairs")
     data_commands.add_parser("list", help="known datasets, their sources and loaders")
     download = data_commands.add_parser("download", help="download and extract a dataset (needs internet)",
                                         formatter_class=HelpFormatter)
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dir", required=True, help="folder the dataset is extracted into")
     download.add_argument("--force", action="store_true", help="download again even if the folder has it")
     download.add_argument("--no-progress", action="store_true", help="no download progress bar")
+    add_reconstruct_arguments(data_commands.add_parser(
+        "reconstruct", formatter_class=HelpFormatter, help="COLMAP reconstruction of each scene folder of images",
+        description="COLMAP reconstruction of each scene folder: cameras, poses, 3-D points with tracks"))
+    add_pose_pairs_arguments(data_commands.add_parser(
+        "pose-pairs", formatter_class=HelpFormatter, help="pairs.txt of validation pose pairs from a reconstruction",
+        description="pairs.txt (for cvlearned bench --dataset pairs:DIR) sampled from a reconstructed scene"))
     return parser
 
 
@@ -130,6 +137,10 @@ def run_command(args: argparse.Namespace) -> int:
             spec = feature_spec(name)
             print(f"{name:{width}s}  {spec.kind:9s}  {spec.summary}")
         return 0
+    if args.data_command in ("reconstruct", "pose-pairs"):
+        from cvlearned import reconstruction_cli
+
+        return getattr(reconstruction_cli, f"run_{args.data_command.replace('-', '_')}")(args)
     from cvlearned.datasets import data_command
 
     if args.data_command == "list":

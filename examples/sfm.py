@@ -28,12 +28,11 @@ Needs pycolmap (``pip install cvlearned[colmap]``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import itertools
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,6 @@ from cvlearned.cv_compat import normalized_image_points
 from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import Extraction, extract
 from cvlearned.evaluation.matching import MatchingOptions
-from cvlearned.evaluation.metrics.pose import estimate_relative_pose
 from cvlearned.folder_matching import pair_indices
 from cvlearned.registry import default_feature
 from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
@@ -85,19 +83,7 @@ def verified_matches(
     return verified_inliers(ex0.points, ex1.points, matches, K0, K1, threshold_px, min_inliers)
 
 
-def verified_inliers(
-    points0: np.ndarray, points1: np.ndarray, matches: np.ndarray, K0: np.ndarray, K1: np.ndarray,
-    threshold_px: float = 1.0, min_inliers: int = 15,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
-    """The (M, 2) index pairs ``matches`` into (N0, 2) ``points0`` / (N1, 2) ``points1``
-    that survive essential-matrix RANSAC, with (R, t); None below ``min_inliers``."""
-    if len(matches) < min_inliers:
-        return None
-    pose = estimate_relative_pose(points0[matches[:, 0]], points1[matches[:, 1]], K0, K1,
-                                  threshold_px=threshold_px)
-    if pose is None or pose.num_inliers < min_inliers:
-        return None
-    return matches[pose.inliers], (pose.R, pose.t)
+verified_inliers = colmap.verified_inliers
 
 
 # ----------------------------------------------------------------------------- ground truth
@@ -189,16 +175,7 @@ def undistorted_pixels(points: np.ndarray, K: np.ndarray, dist: np.ndarray | Non
     return normalized @ K[:2, :2].T + K[:2, 2]
 
 
-@contextlib.contextmanager
-def colmap_log(verbose: bool) -> Iterator[None]:
-    """COLMAP's (glog) INFO/WARNING lines only when ``verbose``; errors always."""
-    logging = colmap.import_pycolmap().logging
-    previous = logging.minloglevel
-    logging.minloglevel = previous if verbose else int(logging.Level.ERROR)
-    try:
-        yield
-    finally:
-        logging.minloglevel = previous
+colmap_log = colmap.colmap_log
 
 
 def run(
