@@ -7,17 +7,20 @@ One rendered 640x480 pair (``cvlearned.synthetic.make_scene_pairs``, layout box,
 SIFT (detection threshold 0.02 instead of 0.04, so that both images have 2048 keypoints)
 keeps the 2048 strongest keypoints of each image. Every round times, in turn, SIFT's
 ``detectAndCompute`` on image 0, then one ``match(kp0, d0, kp1, d1, size0, size1)`` of each
-matcher on the pair (the public call, ``cv2.DMatch`` s included): ``mnn``, ``ratio`` and an
-untrained (randomly initialised, seed 0) ``lightglue-lite`` with early stopping and pruning
-(its defaults) and with both disabled (every layer on every point, as the ONNX export).
-Speed drifts on this shared host, so the rounds are interleaved and medians reported.
-Time only: the matches of an untrained network mean nothing, and when it stops early (the
-layers it ran are printed) says nothing about a trained one.
+matcher on the pair (the public call, ``cv2.DMatch`` s included): ``mnn``, ``ratio`` and a
+learned matcher (``--matcher``: a shipped one, default ``lightglue-lite-sift``, or
+``untrained``, randomly initialised with seed 0) with early stopping and pruning (its
+defaults) and with both disabled (every layer on every point, as the ONNX export). Speed
+drifts on a shared host, so the rounds are interleaved, medians reported and the load
+average printed. The layers the network ran with early stopping on are printed (for an
+untrained network they say nothing about a trained one).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import shlex
 import statistics
 import sys
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="interleaved timed rounds")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report here (markdown)")
+    parser.add_argument("--matcher", default="lightglue-lite-sift",
+                        help="shipped learned matcher for SIFT, or 'untrained' (default lightglue-lite-sift)")
     args = parser.parse_args(argv)
 
     import torch
@@ -59,15 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     if min(len(kp0), len(kp1)) < args.keypoints:
         parser.error(f"SIFT finds only {len(kp0)} / {len(kp1)} keypoints on the pair, fewer than --keypoints")
     size = (pair.image0.shape[1], pair.image0.shape[0])
-    torch.manual_seed(0)
-    net = LightGlueNet(LightGlueConfig(preset="lightglue-lite"))
-    static_net = LightGlueNet(LightGlueConfig(preset="lightglue-lite", depth_confidence=-1, width_confidence=-1))
+    load = os.getloadavg()[0]
+    if args.matcher == "untrained":
+        torch.manual_seed(0)
+        net, label = LightGlueNet(LightGlueConfig(preset="lightglue-lite")), "untrained lightglue-lite"
+    else:
+        net, label = cvlearned.create_matcher(args.matcher).net, args.matcher
+    static_net = LightGlueNet(dataclasses.replace(net.config, depth_confidence=-1, width_confidence=-1))
     static_net.load_state_dict(net.state_dict())
     matchers = {
         "mnn": cvlearned.create_matcher("mnn"),
         "ratio (0.8)": cvlearned.create_matcher("ratio"),
-        "lightglue-lite, early stop + pruning": LightGlueMatcher(net, "sift"),
-        "lightglue-lite, all layers": LightGlueMatcher(static_net, "sift"),
+        f"{label}, early stop + pruning": LightGlueMatcher(net.eval(), "sift"),
+        f"{label}, all layers": LightGlueMatcher(static_net.eval(), "sift"),
     }
     with torch.no_grad():  # layers the untrained network runs with early stopping on
         info = make_pair_info(kp0, kp1, size, size)
@@ -87,12 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: python benchmarks/matcher_speed.py "
         + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "- " + "; ".join(f"{k}: {v}" for k, v in describe_machine().items())
-        + f"; torch threads: {torch.get_num_threads()}; the machine was shared with other jobs",
+        + f"; torch threads: {torch.get_num_threads()}; load average (1 min) at start: {load:.2f}",
         f"- pair: rendered box scene 640x480 (seed 0); SIFT (detection_threshold 0.02) keypoints "
         f"{len(kp0)} / {len(kp1)}; "
         f"{args.repeats} interleaved rounds after one warm-up, medians",
-        f"- the untrained lightglue-lite ran {layers} of {net.depth} layers with early stopping on (time only: "
-        "its matches and its stopping layer say nothing about a trained network)",
+        f"- {label} ran {layers} of {net.depth} layers on this pair with early stopping on",
         "",
         "| step | median ms | vs SIFT detectAndCompute |",
         "|---|---:|---:|",

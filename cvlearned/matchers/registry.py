@@ -38,7 +38,8 @@ _MATCHERS: dict[str, MatcherSpec] = {}
 
 #: learned matcher name ("<preset>-<feature>") -> (preset, feature, weight file name in ``weights/``)
 WEIGHT_FILES: dict[str, tuple[str, str, str]] = {
-    "lightglue-lite-sift": ("lightglue-lite", "sift", "lightglue-lite-sift-v1.pt"),
+    "lightglue-lite-sift": ("lightglue-lite", "sift", "lightglue-lite-sift-v2.pt"),
+    "lightglue-lite-hardnet-lite": ("lightglue-lite", "hardnet-lite", "lightglue-lite-hardnet-lite-v1.pt"),
 }
 
 
