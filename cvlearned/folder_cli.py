@@ -36,11 +36,15 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cvlearned pairs``."""
-    parser.add_argument("mode", choices=("exhaustive", "sequential"),
-                        help="all pairs, or each image (sorted by name) with the next --window ones")
-    parser.add_argument("images", type=Path, help="folder of images, or a features.h5 (its image names)")
+    parser.add_argument("mode", choices=("exhaustive", "sequential", "covisible"),
+                        help="all pairs; each image (sorted by name) with the next --window ones; or each "
+                             "image with the --num images sharing most 3-D points in a reconstruction")
+    parser.add_argument("images", type=Path, help="folder of images, or a features.h5 (its image names); "
+                        "covisible: a scene folder written by `cvlearned data reconstruct`")
     parser.add_argument("--out", type=Path, required=True, help="pairs.txt to write")
     parser.add_argument("--window", type=positive_int, default=5, metavar="N", help="sequential only: next N images")
+    parser.add_argument("--num", type=positive_int, default=20, metavar="N",
+                        help="covisible only: pairs per image")
 
 
 def add_match_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,8 +87,17 @@ def run_extract(args: argparse.Namespace) -> int:
 def run_pairs(args: argparse.Namespace) -> int:
     """Run ``cvlearned pairs``."""
     from cvlearned.folder_extraction import list_image_names
-    from cvlearned.folder_matching import exhaustive_pairs, sequential_pairs
+    from cvlearned.folder_matching import covisible_pairs, exhaustive_pairs, sequential_pairs
 
+    if args.mode == "covisible":
+        from cvlearned.pose_pair_export import covisibility
+        from cvlearned.reconstruction_io import load_reconstruction
+
+        rec = load_reconstruction(args.images)
+        pairs = covisible_pairs(rec.image_names, covisibility(rec), args.num)
+        io.write_pairs(args.out, pairs)
+        print(f"{len(pairs)} covisible pairs of {len(rec.image_names)} registered images written to {args.out}")
+        return 0
     names = io.feature_names(args.images) if args.images.is_file() else list_image_names(args.images)
     if len(names) < 2:
         raise ValueError(f"need at least 2 images in {args.images}, found {len(names)}")

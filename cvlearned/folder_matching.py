@@ -48,6 +48,24 @@ def sequential_pairs(names: Sequence[str], window: int) -> list[tuple[str, str]]
     return [(ordered[i], ordered[j]) for i, j in pair_indices(len(ordered), window)]
 
 
+def covisible_pairs(names: Sequence[str], shared: np.ndarray, num: int) -> list[tuple[str, str]]:
+    """Each image with the ``num`` images that share most 3-D points with it (at least one;
+    ties by name order), as unordered pairs sorted by name: hloc's pairs from covisibility.
+    ``shared`` is the (I, I) count matrix of :func:`cvlearned.pose_pair_export.covisibility`."""
+    shared = np.asarray(shared)
+    if shared.shape != (len(names), len(names)):
+        raise ValueError(f"shared must be ({len(names)}, {len(names)}), got {shared.shape}")
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
+        raise ValueError(f"num must be a positive int, got {num!r}")
+    pairs = set()
+    for i, row in enumerate(shared):
+        others = np.where(np.arange(len(names)) == i, 0, row)
+        for j in np.argsort(-others, kind="stable")[:num]:
+            if others[j] > 0:
+                pairs.add(tuple(sorted((names[i], names[j]))))
+    return sorted(pairs)  # type: ignore[arg-type]
+
+
 def match_scores(distances: np.ndarray, learned: bool) -> np.ndarray:
     """``DMatch.distance`` → matching score, higher is better (see the module docstring)."""
     distances = np.asarray(distances, np.float32)

@@ -12,7 +12,14 @@ from cvlearned import io
 from cvlearned.cli import main
 from cvlearned.evaluation.matching import match_descriptors
 from cvlearned.folder_extraction import extract_folder, extract_images, list_image_names
-from cvlearned.folder_matching import create_file_matcher, exhaustive_pairs, match_pairs, pending_pairs, sequential_pairs
+from cvlearned.folder_matching import (
+    covisible_pairs,
+    create_file_matcher,
+    exhaustive_pairs,
+    match_pairs,
+    pending_pairs,
+    sequential_pairs,
+)
 
 from feature_files import READABLE, UNREADABLE, assert_same_files, keypoint_fields, write_image_folder
 
@@ -84,6 +91,18 @@ def test_interrupted_run_leaves_a_readable_file_and_resumes(folder, sift_file, t
     assert sorted(report.skipped) == sorted(READABLE)[:2]
     assert sorted(report.extracted) == sorted(READABLE)[2:]
     assert_same_files(out, sift_file)
+
+
+def test_covisible_pairs_take_the_most_covisible_images_once():
+    names = ["a", "b", "c", "d"]
+    shared = np.array([[90, 50, 10, 0], [50, 80, 30, 5], [10, 30, 70, 0], [0, 5, 0, 20]])
+    assert covisible_pairs(names, shared, 1) == [("a", "b"), ("b", "c"), ("b", "d")]
+    assert covisible_pairs(names, shared, 2) == [("a", "b"), ("a", "c"), ("b", "c"), ("b", "d")]
+    assert covisible_pairs(names, shared, 9) == [("a", "b"), ("a", "c"), ("b", "c"), ("b", "d")]  # none shared: no pair
+    with pytest.raises(ValueError, match="num must be a positive int"):
+        covisible_pairs(names, shared, 0)
+    with pytest.raises(ValueError, match=r"shared must be \(4, 4\)"):
+        covisible_pairs(names, shared[:3], 1)
 
 
 def test_pairs():

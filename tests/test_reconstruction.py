@@ -311,3 +311,23 @@ def test_cli_usage_and_run_errors_are_one_line(reconstructed, tmp_path, capsys):
     assert err.strip().splitlines()[-1].startswith("cvlearned data reconstruct: error: argument --feature:")
     assert main(["data", "pose-pairs", str(reconstructed[0] / "blank"), "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_covisible_pairs_command_pairs_each_image_with_its_most_covisible(reconstructed, tmp_path, capsys):
+    from cvlearned import io
+    from cvlearned.folder_matching import covisible_pairs
+    from cvlearned.reconstruction_io import load_reconstruction
+
+    scene = reconstructed[0] / "boxes"
+    rec = load_reconstruction(scene)
+    shared = covisibility(rec)
+    out = tmp_path / "pairs.txt"
+    assert main(["pairs", "covisible", str(scene), "--out", str(out), "--num", "2"]) == 0
+    pairs = io.read_pairs(out)
+    assert pairs == covisible_pairs(rec.image_names, shared, 2)
+    names = list(rec.image_names)
+    for i, name in enumerate(names):  # the best partner of every image is among the pairs
+        best = names[int(np.argmax(np.where(np.arange(len(names)) == i, -1, shared[i])))]
+        assert tuple(sorted((name, best))) in pairs
+    assert main(["pairs", "covisible", str(reconstructed[0] / "blank"), "--out", str(out)]) == 1
+    assert "has no reconstruction" in capsys.readouterr().err
