@@ -87,7 +87,7 @@ def run_extract(args: argparse.Namespace) -> int:
 def run_pairs(args: argparse.Namespace) -> int:
     """Run ``cvlearned pairs``."""
     from cvlearned.folder_extraction import list_image_names
-    from cvlearned.folder_matching import covisible_pairs, exhaustive_pairs, sequential_pairs
+    from cvlearned.folder_matching import covisible_pairs, image_pairs
 
     if args.mode == "covisible":
         from cvlearned.pose_pair_export import covisibility
@@ -101,7 +101,7 @@ def run_pairs(args: argparse.Namespace) -> int:
     names = io.feature_names(args.images) if args.images.is_file() else list_image_names(args.images)
     if len(names) < 2:
         raise ValueError(f"need at least 2 images in {args.images}, found {len(names)}")
-    pairs = exhaustive_pairs(names) if args.mode == "exhaustive" else sequential_pairs(names, args.window)
+    pairs = image_pairs(names, args.mode, args.window)
     io.write_pairs(args.out, pairs)
     print(f"{len(pairs)} pairs of {len(names)} images written to {args.out}")
     return 0

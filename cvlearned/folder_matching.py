@@ -48,6 +48,15 @@ def sequential_pairs(names: Sequence[str], window: int) -> list[tuple[str, str]]
     return [(ordered[i], ordered[j]) for i, j in pair_indices(len(ordered), window)]
 
 
+def image_pairs(names: Sequence[str], mode: str, window: int) -> list[tuple[str, str]]:
+    """:func:`exhaustive_pairs` (``mode`` "exhaustive") or :func:`sequential_pairs` ("sequential")."""
+    if mode == "exhaustive":
+        return exhaustive_pairs(names)
+    if mode == "sequential":
+        return sequential_pairs(names, window)
+    raise ValueError(f"mode must be 'exhaustive' or 'sequential', got {mode!r}")
+
+
 def covisible_pairs(names: Sequence[str], shared: np.ndarray, num: int) -> list[tuple[str, str]]:
     """Each image with the ``num`` images that share most 3-D points with it (at least one;
     ties by name order), as unordered pairs sorted by name: hloc's pairs from covisibility.

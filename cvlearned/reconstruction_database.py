@@ -8,21 +8,23 @@ meaning (``cv2.KeyPoint``), indexed like the image's keypoints in the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tqdm import tqdm
 
 from cvlearned import io
 from cvlearned.adapters import colmap
 from cvlearned.cli_args import default_camera_matrix
 from cvlearned.folder_extraction import extract_images, make_bulk_feature
-from cvlearned.folder_matching import exhaustive_pairs, match_pairs, sequential_pairs
+from cvlearned.folder_matching import image_pairs, match_pairs
 
 if TYPE_CHECKING:
     from cvlearned.reconstruction import ReconstructOptions, SceneImages
 
-__all__ = ["feature_database", "sift_database", "sift_frames"]
+__all__ = ["feature_database", "file_keypoints", "sift_database", "sift_frames", "verified_file_matches"]
 
 
 def sift_frames(db_path: Path) -> dict[str, np.ndarray]:
@@ -68,17 +70,38 @@ def sift_database(scene: SceneImages, db_path: Path, options: ReconstructOptions
     return sift_frames(db_path)
 
 
-def _keypoint_table(features: Path, names: list[str]) -> tuple[list, list[np.ndarray], dict[str, np.ndarray]]:
-    """Per image of ``features.h5``: the assumed pinhole camera, (N, 2) keypoint positions,
-    and (name -> (N, 2) size, angle with NaN where the feature gives no angle)."""
+def file_keypoints(
+    features: Path, names: Sequence[str], K: np.ndarray | None = None,
+) -> tuple[list[colmap.PinholeCamera], list[np.ndarray], dict[str, np.ndarray]]:
+    """Per image of ``features.h5``: its pinhole camera (``K``, or the assumed
+    :func:`~cvlearned.cli_args.default_camera_matrix`), (N, 2) keypoint positions, and
+    (name -> (N, 2) size, angle with NaN where the feature gives no angle)."""
     cameras, points, frames = [], [], {}
     for name in names:
         keypoints, _, (w, h) = io.read_features(features, name)
-        cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h), w, h))
+        cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h) if K is None else K, w, h))
         points.append(np.float64([kp.pt for kp in keypoints]).reshape(-1, 2))
         frames[name] = np.float64([(kp.size, kp.angle if kp.angle >= 0 else np.nan)
                                    for kp in keypoints]).reshape(-1, 2)
     return cameras, points, frames
+
+
+def verified_file_matches(
+    matches_path: Path, pairs: Sequence[tuple[str, str]], names: Sequence[str],
+    cameras: Sequence[colmap.PinholeCamera], points: Sequence[np.ndarray], progress: bool = False,
+) -> tuple[dict[tuple[int, int], np.ndarray], dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
+    """The stored matches of ``pairs`` (names of ``names``) that survive essential-matrix
+    RANSAC, and their poses, keyed by image index pairs, as
+    :func:`cvlearned.adapters.colmap.write_database` takes them."""
+    index = {name: k for k, name in enumerate(names)}
+    verified, poses = {}, {}
+    for name0, name1 in tqdm(pairs, desc="verification", unit="pair", disable=not progress):
+        i, j = index[name0], index[name1]
+        found = colmap.verified_inliers(points[i], points[j], io.read_matches(matches_path, name0, name1)[0],
+                                        cameras[i].K, cameras[j].K)
+        if found is not None:
+            verified[(i, j)], poses[(i, j)] = found
+    return verified, poses
 
 
 def feature_database(scene: SceneImages, out: Path, options: ReconstructOptions,
@@ -90,16 +113,9 @@ def feature_database(scene: SceneImages, out: Path, options: ReconstructOptions,
     feature = make_bulk_feature(options.feature, options.max_side)
     extract_images(scene.image_dir, scene.image_names, feature, options.feature, features, 0, progress)
     names = io.feature_names(features)
-    pairs = exhaustive_pairs(names) if options.matcher == "exhaustive" else sequential_pairs(names, options.window)
+    pairs = image_pairs(names, options.matcher, options.window)
     match_pairs(features, pairs, matches_path, options.descriptor_matcher, progress)
-    cameras, points, frames = _keypoint_table(features, names)
-    index = {name: k for k, name in enumerate(names)}
-    verified, poses = {}, {}
-    for name0, name1 in pairs:
-        i, j = index[name0], index[name1]
-        found = colmap.verified_inliers(points[i], points[j], io.read_matches(matches_path, name0, name1)[0],
-                                        cameras[i].K, cameras[j].K)
-        if found is not None:
-            verified[(i, j)], poses[(i, j)] = found
+    cameras, points, frames = file_keypoints(features, names)
+    verified, poses = verified_file_matches(matches_path, pairs, names, cameras, points)
     colmap.write_database(out / "database.db", names, cameras, points, verified, poses=poses, overwrite=True)
     return frames

@@ -58,6 +58,7 @@ from cvlearned.evaluation.bench import make_feature
 from cvlearned.evaluation.extraction import Extraction, extract
 from cvlearned.evaluation.matching import MatchingOptions
 from cvlearned.folder_matching import pair_indices
+from cvlearned.reconstruction_database import file_keypoints, verified_file_matches
 from cvlearned.registry import default_feature
 from cvlearned.synthetic.photos import IMAGE_EXTENSIONS
 
@@ -296,23 +297,13 @@ def run_from_files(
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()
-    cameras, points = [], []
-    for name in names:
-        keypoints, _, (w, h) = io.read_features(features, name)
-        cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h) if K is None else K, w, h))
-        points.append(undistorted_pixels(np.float64([kp.pt for kp in keypoints]).reshape(-1, 2), cameras[-1].K, dist))
+    cameras, pixels, _ = file_keypoints(Path(features), names, K)
+    points = [undistorted_pixels(p, camera.K, dist) for p, camera in zip(pixels, cameras)]
     seconds["features"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    index = {name: k for k, name in enumerate(names)}
     pairs = stored_pairs(matches_file, names)
-    matches, poses = {}, {}
-    for name0, name1 in tqdm(pairs, desc="verification", unit="pair", disable=not progress):
-        i, j = index[name0], index[name1]
-        found = verified_inliers(points[i], points[j], io.read_matches(matches_file, name0, name1)[0],
-                                 cameras[i].K, cameras[j].K)
-        if found is not None:
-            matches[(i, j)], poses[(i, j)] = found
+    matches, poses = verified_file_matches(Path(matches_file), pairs, names, cameras, points, progress)
     seconds["matching"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -16,7 +16,6 @@ from cvlearned.evaluation.metrics.pose import rotation_error_deg, translation_er
 from cvlearned.reconstruction_io import camera_intrinsics
 from cvlearned.synthetic.photos import photo_source
 from cvlearned.synthetic.scenes import Camera, box_scene, intrinsics, relative_pose, render_sequence
-from example_loader import load_example
 
 pycolmap = pytest.importorskip("pycolmap")
 from cvlearned.pose_pair_export import PairCandidate, covisibility, sample_pairs, write_pose_pairs  # noqa: E402
