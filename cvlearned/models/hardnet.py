@@ -65,6 +65,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "hardnet": Preset("hardnet", "HardNet", 1.0, WEIGHT_FILES["hardnet"]),
     "hardnet-lite": Preset("hardnet-lite", "HardNet-Lite", 0.5, WEIGHT_FILES["hardnet-lite"]),
+    # the hardnet-lite network with weights also trained on patches of real SfM tracks
+    "hardnet-lite-sfm": Preset("hardnet-lite-sfm", "HardNet-Lite-SfM", 0.5, WEIGHT_FILES["hardnet-lite-sfm"]),
 }
 
 
@@ -201,8 +203,9 @@ class HardNetConfig(FeatureConfig):
             ``compute()`` on detected keypoints reproduces ``detectAndCompute()``.
         orinet_weights: OriNet state dict for ``orientation="learned"``; None = the shipped,
             sha256-verified ``orinet-v1.pt``.
-        preset: ``"hardnet"`` (full width) or ``"hardnet-lite"`` (half width, its network is
-            about 2.8x faster on a CPU); both ship weights. None = ``hardnet`` (the model
+        preset: ``"hardnet"`` (full width), ``"hardnet-lite"`` (half width, its network is
+            about 2.8x faster on a CPU) or ``"hardnet-lite-sfm"`` (the half-width network with
+            weights also trained on patches of real SfM tracks); all ship weights. None = ``hardnet`` (the model
             ``cvlearned.create("hardnet")`` gives), or, with ``weights=``, the preset the file fits.
         weights: None = the shipped, sha256-verified file of the preset; else a path to a
             user state dict (loaded with ``strict=True``).

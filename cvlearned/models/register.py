@@ -20,6 +20,7 @@ __all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "UCN_create", 
 WEIGHT_FILES: dict[str, str] = {
     "hardnet": "hardnet-v1.pt",
     "hardnet-lite": "hardnet-lite-v1.pt",
+    "hardnet-lite-sfm": "hardnet-lite-sfm-v1.pt",
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v7.pt",
     "orinet": "orinet-v1.pt",
@@ -32,6 +33,8 @@ WEIGHT_FILES: dict[str, str] = {
 _SUMMARIES = {
     "hardnet": "SIFT keypoints + HardNet (L2-Net) 128-d learned patch descriptor",
     "hardnet-lite": "SIFT keypoints + half-width HardNet 128-d learned patch descriptor",
+    "hardnet-lite-sfm": "SIFT keypoints + half-width HardNet 128-d descriptor, also trained on patches of real "
+                        "SfM tracks",
     "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
     "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
     "ucn": "Universal Correspondence Network (2x wider encoder than ucn-lite): dense 128-d descriptor map with a "

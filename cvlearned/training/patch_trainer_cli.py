@@ -36,10 +36,12 @@ class PatchRun:
 
 
 def start_patch_run(argv: list[str] | None, model: str, description: str, export_example: str,
-                    load_config: Callable[..., Any]) -> PatchRun:
+                    load_config: Callable[..., Any],
+                    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> PatchRun:
     """Parse ``cvlearned train MODEL`` options ``--config --images --out --steps --max-minutes
-    --export``, load the config (with the overrides), open the run folder and its log
-    (logger ``cvlearned.train_MODEL``), and mine or load the patch pairs."""
+    --export`` (and those ``add_arguments`` adds), load the config (with the overrides), open
+    the run folder and its log (logger ``cvlearned.train_MODEL``), and mine or load the patch
+    pairs."""
     import torch
 
     torch.set_num_threads(1)
@@ -50,6 +52,8 @@ def start_patch_run(argv: list[str] | None, model: str, description: str, export
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
     parser.add_argument("--export", help=f"write the final state dict here (e.g. {export_example})")
+    if add_arguments is not None:
+        add_arguments(parser)
     args = parser.parse_args(argv)
 
     cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)

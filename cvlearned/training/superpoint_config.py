@@ -1,7 +1,8 @@
 """Configuration of the SuperPoint training pipeline: one frozen dataclass per stage.
 
-A YAML file has one mapping per stage (``shapes``, ``magicpoint``, ``adapt``, ``joint``)
-plus ``preset`` and ``seed``; unknown keys raise, listing the valid ones.
+A YAML file has one mapping per stage (``shapes``, ``magicpoint``, ``adapt``, ``joint``),
+an optional ``sfm`` mapping (real SfM crop pairs added to the joint stage) plus ``preset``
+and ``seed``; unknown keys raise, listing the valid ones.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import os
 from dataclasses import dataclass, field
 
 
-from cvlearned.config import check_int_range
+from cvlearned.config import check_int_range, check_range
 from cvlearned.training.config_io import load_yaml_config
+from cvlearned.training.sfm_pairs import SfmPairsConfig
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
 __all__ = [
-    "ShapesConfig", "MagicPointConfig", "AdaptConfig", "JointConfig", "SuperPointTrainConfig", "load_config",
+    "ShapesConfig", "MagicPointConfig", "AdaptConfig", "JointConfig", "SfmCropConfig", "SuperPointTrainConfig",
+    "load_config",
 ]
 
 
@@ -105,6 +108,31 @@ class JointConfig:
 
 
 @dataclass(frozen=True)
+class SfmCropConfig(SfmPairsConfig):
+    """Crop pairs of real reconstructions added to every joint step (:mod:`cvlearned.training.sfm_crops`).
+
+    The pairs: :class:`~cvlearned.training.sfm_pairs.SfmPairsConfig` (empty ``scenes`` = no
+    SfM term). Each step adds ``pairs_per_step`` crops and ``weight`` x their sparse
+    descriptor loss, in which image-1 cells within ``radius`` px of the true position are
+    left out of the softmax (the joint stage's ``temperature``).
+    """
+
+    max_pairs_per_scene: int = 200
+    pairs_per_step: int = 2
+    weight: float = 0.15
+    radius: float = 8.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for check, name, low in ((check_int_range, "pairs_per_step", 1), (check_range, "weight", 0.0),
+                                 (check_range, "radius", 0.0)):
+            try:
+                check(self, name, low)
+            except ValueError as exc:
+                raise ValueError(f"sfm.{exc}") from None
+
+
+@dataclass(frozen=True)
 class SuperPointTrainConfig:
     """The whole pipeline."""
 
@@ -115,6 +143,7 @@ class SuperPointTrainConfig:
     magicpoint: MagicPointConfig = field(default_factory=MagicPointConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     joint: JointConfig = field(default_factory=JointConfig)
+    sfm: SfmCropConfig = field(default_factory=SfmCropConfig)
 
 
 def load_config(path: str | os.PathLike | None) -> SuperPointTrainConfig:

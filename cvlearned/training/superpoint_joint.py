@@ -6,7 +6,11 @@ Each pair is a pseudo-labelled crop (view a) and its warp by a random homography
 the paper's hinge or the dual-softmax InfoNCE, ``joint.descriptor_loss``), where view b's
 cross-entropy and descriptor loss ignore cells without image content, plus, when
 ``joint.consistency_weight`` > 0, that weight times the heatmap repeatability term.
-Initialised from the MagicPoint weights; seeded per step; resumable from
+When ``sfm.scenes`` are given, every step also draws ``sfm.pairs_per_step`` crop pairs of
+real reconstructions (:class:`~cvlearned.training.sfm_crops.SfmCropSource`, the size of the
+training crops) and adds ``sfm.weight`` x their sparse descriptor loss
+(:func:`~cvlearned.training.superpoint_losses.sparse_descriptor_loss`); the homography terms
+are unchanged. Initialised from the MagicPoint weights; seeded per step; resumable from
 ``out/checkpoint.pt``.
 """
 
@@ -23,15 +27,17 @@ from cvlearned.models.superpoint import build_net, heatmap_from_logits
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
 from cvlearned.training.magicpoint import warp_points
 from cvlearned.training.run_state import StepSchedule, run_steps
+from cvlearned.training.sfm_crops import SfmCropSource
 from cvlearned.training.superpoint_config import SuperPointTrainConfig
 from cvlearned.training.superpoint_losses import (
     cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, soft_cell_targets,
-    valid_cells,
+    sparse_descriptor_loss, valid_cells,
 )
+from cvlearned.training.ucn_pairs import CorrespondencePair
 from cvlearned.training.net_widening import widen_state_dict
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict
 
-__all__ = ["load_adapted", "joint_pair", "joint_losses", "train_joint"]
+__all__ = ["load_adapted", "joint_pair", "joint_losses", "sfm_losses", "train_joint"]
 
 
 def load_adapted(path: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -98,16 +104,42 @@ def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainCo
     return {"detector": det, "descriptor": des, "consistency": con, "total": total}
 
 
+def sfm_losses(net: torch.nn.Module, crops: list[CorrespondencePair], cfg: SuperPointTrainConfig,
+               channels_last: bool = False) -> torch.Tensor:
+    """Mean over the crop pairs of their sparse descriptor loss (scalar).
+
+    Only the descriptor is trained on these crops: their points are SIFT keypoints of the
+    reconstruction, not SuperPoint's, so they are no detector targets (the cells without a
+    point are not "no keypoint" either).
+    """
+    x = torch.from_numpy(np.stack([c.image0 for c in crops] + [c.image1 for c in crops])).float()[:, None] / 255.0
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    _, desc = net(x)
+    n, terms = len(crops), []
+    for i, crop in enumerate(crops):
+        ys, xs = np.nonzero(np.isfinite(crop.gt).all(axis=2))
+        pts0 = torch.from_numpy(np.stack([xs, ys], axis=1).astype(np.float32))
+        pts1 = torch.from_numpy(crop.gt[ys, xs].astype(np.float32))
+        terms.append(sparse_descriptor_loss(desc[i], desc[n + i], pts0, pts1, cfg.sfm.radius, cfg.joint.temperature))
+    return torch.stack(terms).mean()
+
+
 def train_joint(
     cfg: SuperPointTrainConfig, images: np.ndarray, points: list[np.ndarray], out: Path, log: logging.Logger,
     init: str | os.PathLike | None = None, progress: bool = True, max_steps_this_run: int | None = None,
-    widen: bool = False,
+    widen: bool = False, sfm: SfmCropSource | None = None,
 ) -> tuple[torch.nn.Module, list[dict[str, float]]]:
     """Train (or resume) from the weights ``init`` (None: random) → (net in eval mode, history).
 
     ``widen``: ``init`` is a narrower net of the same layout (e.g. superpoint-lite for the
     full preset), embedded function-preservingly (:mod:`cvlearned.training.net_widening`).
+    ``sfm``: crops of real pairs (:func:`~cvlearned.training.sfm_crops.sfm_crop_source`) added to every step as
+    ``cfg.sfm`` says; required when ``cfg.sfm.scenes`` is not empty.
     """
+    if bool(cfg.sfm.scenes) != (sfm is not None):
+        raise ValueError("train_joint needs an SfM crop source exactly when cfg.sfm.scenes is set "
+                         f"(scenes {list(cfg.sfm.scenes)}, source {'given' if sfm is not None else 'missing'})")
     j = cfg.joint
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -130,6 +162,11 @@ def train_joint(
         idx = rng.choice(len(images), j.batch_size, replace=False)
         pairs = [joint_pair(images[i], points[i], rng, cfg) for i in idx]
         losses = joint_losses(net, pairs, cfg, cfg.channels_last)
+        if sfm is not None:
+            sfm_rng = np.random.default_rng([cfg.seed, 5, step])  # own stream: same homography pairs as without
+            crops = [sfm.draw(sfm_rng) for _ in range(cfg.sfm.pairs_per_step)]
+            losses["sfm"] = sfm_losses(net, crops, cfg, cfg.channels_last)
+            losses["total"] = losses["total"] + cfg.sfm.weight * losses["sfm"]
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         opt.step()

@@ -14,6 +14,8 @@
   loss is the dual-softmax cross-entropy of that pair among all view-b cells (row) and
   all view-a cells (column) at temperature tau. Measured against the hinge loss in
   weights/superpoint-lite-v7.md.
+* Descriptor, sparse (:func:`sparse_descriptor_loss`, real SfM pairs): InfoNCE of the
+  descriptors sampled at known correspondences against all far cells of image 1.
 * Detector, optional (``consistency_weight``): a repeatability term in the spirit of
   R2D2's (Revaud et al., 2019), which compares a heatmap with the other view's warped
   one. Ours is the normalised squared difference ``sum (a - b~)^2 / sum (a^2 + b~^2)``
@@ -31,11 +33,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cvlearned.models.superpoint import CELL
+from cvlearned.models.superpoint import CELL, sample_descriptors
+from cvlearned.training.ucn_losses import correspondence_infonce_loss
 
 __all__ = [
     "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss",
-    "warp_heatmap", "heatmap_consistency_loss",
+    "sparse_descriptor_loss", "warp_heatmap", "heatmap_consistency_loss",
 ]
 
 DUSTBIN = CELL * CELL
@@ -182,6 +185,23 @@ def infonce_descriptor_loss(
     cols = sim[:, target[query]].t().masked_fill(~inside[None, :], float("-inf"))  # (Nq, Na)
     col_loss = F.cross_entropy(cols, torch.nonzero(query)[:, 0])
     return 0.5 * (row_loss + col_loss)
+
+
+def sparse_descriptor_loss(desc_0: torch.Tensor, desc_1: torch.Tensor, pts0: torch.Tensor, pts1: torch.Tensor,
+                           radius: float, temperature: float = 0.1) -> torch.Tensor:
+    """InfoNCE of sparse correspondences ``pts0`` <-> ``pts1`` (N, 2) pixels (x, y) between
+    the (D, Hc, Wc) descriptor maps of two images.
+
+    Descriptors are sampled bilinearly at both ends as at inference
+    (:func:`~cvlearned.models.superpoint.sample_descriptors`); each point's positive competes
+    with every image-1 cell whose centre is farther than ``radius`` px from ``pts1``
+    (:func:`~cvlearned.training.ucn_losses.correspondence_infonce_loss`). Mean over the
+    points; 0 when N == 0.
+    """
+    d, hc, wc = desc_1.shape
+    database = desc_1.reshape(d, -1).t()
+    return correspondence_infonce_loss(sample_descriptors(desc_0, pts0), sample_descriptors(desc_1, pts1), database,
+                                       cell_centres(hc, wc, desc_1.device), pts1, radius, temperature)
 
 
 def warp_heatmap(heat_b: torch.Tensor, H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,10 @@
         --images PHOTOS --out runs/hardnet-lite --export weights/hardnet-lite-v1.pt
 
 * Photos are split by name: every 10th file (sorted) is held out for validation.
-* Patch pairs (:mod:`cvlearned.training.patch_pairs`) are cached in ``--out``.
+* Patch pairs (:mod:`cvlearned.training.patch_pairs`) are cached in ``--out``; the config's
+  ``sfm.scenes`` add patch pairs from the tracks of real reconstructions
+  (:mod:`cvlearned.training.sfm_patch_pairs`; scene folders of ``cvlearned data reconstruct``
+  under ``--reconstructions``).
 * Seeded: the batch of step ``s`` is drawn with ``default_rng([seed, s])`` and dropout is
   seeded per step, so a resumed run follows the same trajectory.
 * ``--out/checkpoint.pt`` (model, optimiser, step) is written every ``checkpoint_every``
@@ -27,13 +30,14 @@ from cvlearned.training.config_io import load_yaml_config
 from cvlearned.training.patch_pairs import MiningConfig
 from cvlearned.training.patch_trainer_cli import finish_patch_run, start_patch_run
 from cvlearned.training.run_state import StepSchedule, export_weights, run_steps
+from cvlearned.training.sfm_patch_pairs import SfmPatchConfig
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training hyper-parameters (YAML keys of the same names; ``mining`` is a mapping)."""
+    """Training hyper-parameters (YAML keys of the same names; ``mining`` and ``sfm`` are mappings)."""
 
     preset: str = "hardnet-lite"
     steps: int = 3000
@@ -55,6 +59,7 @@ class TrainConfig:
     channels_last: bool = False
     export_fp16: bool = False
     mining: MiningConfig = field(default_factory=MiningConfig)
+    sfm: SfmPatchConfig = field(default_factory=SfmPatchConfig)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "val_every", "val_pairs"):
@@ -161,9 +166,30 @@ def train(
     return net, history
 
 
+def _add_reconstructions(parser) -> None:
+    parser.add_argument("--reconstructions", default="runs/reconstructions",
+                        help="folder holding the config's sfm.scenes (default: runs/reconstructions)")
+
+
+def with_sfm_pairs(run, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)`` with the SfM patch pairs of ``run.cfg.sfm`` appended (cached in the run folder)."""
+    from cvlearned.training.sfm_patch_pairs import load_or_mine_sfm
+
+    sfm = run.cfg.sfm
+    if not sfm.scenes:
+        return a, b
+    mining = run.cfg.mining
+    sa, sb, ids = load_or_mine_sfm(sfm, run.out, run.args.reconstructions, mining.patch_size, mining.patch_scale,
+                                   progress=True)
+    run.log.info("SfM patch pairs: %d pairs of %d 3-D points from %s", len(sa), len(np.unique(ids)),
+                 ", ".join(sfm.scenes))
+    return np.concatenate([a, sa]), np.concatenate([b, sb])
+
+
 def main(argv: list[str] | None = None) -> int:
-    run = start_patch_run(argv, "hardnet", __doc__, "weights/hardnet-lite-v1.pt", load_config)
+    run = start_patch_run(argv, "hardnet", __doc__, "weights/hardnet-lite-v1.pt", load_config, _add_reconstructions)
     a, b, va, vb = run.pairs
+    a, b = with_sfm_pairs(run, a, b)
     net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log)
     return finish_patch_run(run, net, evaluate(net, va, vb), fp16=run.cfg.export_fp16)
 

@@ -17,6 +17,12 @@ iteration) starts a new ``--out`` from a trained model:
 ``--init none`` trains the joint stage from random weights on an existing ``adapt.npz``;
 ``--init LITE.pt --widen`` starts the full-width ``superpoint`` preset from a trained
 ``superpoint-lite``, computing exactly its function (:mod:`cvlearned.training.net_widening`).
+A config's ``sfm.scenes`` (reconstructions of ``cvlearned data reconstruct``, relative to
+``--reconstructions``) add real crop pairs to the joint stage, e.g. fine-tuning the shipped
+weights:
+
+    cvlearned train superpoint --stage joint --out runs/sp-sfm --images DIR \\
+        --config cvlearned/training/configs/superpoint-lite-sfm.yaml --init weights/superpoint-lite-v7.pt
 
 Photos are split by name: every 10th file (sorted) is held out.
 Logs go to ``<stage folder>/train.log``.
@@ -77,6 +83,7 @@ def _stage_adapt(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
 
 def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
     from cvlearned.training.run_state import export_weights, setup_logging
+    from cvlearned.training.sfm_crops import sfm_crop_source
     from cvlearned.training.superpoint_joint import load_adapted, train_joint
 
     folder = out / "joint"
@@ -87,7 +94,10 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
     if args.widen and init is None:
         raise SystemExit("--widen needs --init PATH")
     images, points = load_adapted(out / "adapt.npz")
-    net, _ = train_joint(cfg, images, points, folder, log, init=init, widen=args.widen)
+    sfm = sfm_crop_source(cfg.sfm, args.reconstructions, (images.shape[2], images.shape[1]))
+    if sfm is not None:
+        log.info("SfM crops: %d image pairs of %s", len(sfm), ", ".join(cfg.sfm.scenes))
+    net, _ = train_joint(cfg, images, points, folder, log, init=init, widen=args.widen, sfm=sfm)
     export_weights(net, folder / "final.pt")
     if args.export:
         path = export_weights(net, args.export)
@@ -110,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widen", action="store_true",
                         help="joint stage: --init is a narrower preset's file (superpoint-lite for superpoint), "
                              "embedded function-preservingly")
+    parser.add_argument("--reconstructions", default="runs/reconstructions",
+                        help="joint stage: folder holding the config's sfm.scenes (default: runs/reconstructions)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))

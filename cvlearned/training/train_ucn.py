@@ -7,6 +7,12 @@
   (:mod:`cvlearned.training.ucn_pairs`: homography pairs of photo crops and rendered
   calibrated scenes textured with the photos) use the training split only. Scene pairs
   are rendered once and cached in ``--out``.
+* The config's ``sfm.scenes`` (reconstructions of ``cvlearned data reconstruct`` under
+  ``--reconstructions``) add crops of real image pairs with sparse ground truth
+  (:mod:`cvlearned.training.sfm_crops`) as a share ``sfm.fraction`` of the training pairs;
+  validation stays on the held-out photo pairs.
+* ``--init PATH`` fine-tunes from a state dict of the configured preset (loaded strictly);
+  a checkpoint in ``--out`` takes precedence (resume).
 * Each step draws ``batch_size`` pairs and ``correspondences_per_pair`` ground-truth points
   per pair from ``default_rng([seed, step])``, so a resumed run follows the same trajectory.
 * Loss: correspondence contrastive loss (:mod:`~cvlearned.training.ucn_losses`) over the
@@ -171,16 +177,21 @@ def evaluate_pck(
 def train(
     cfg: UCNTrainConfig, source: PairSource, out: str | os.PathLike, log: logging.Logger | None = None,
     val: list[ValidationPair] | None = None, progress: bool = True, max_steps_this_run: int | None = None,
-    device: Any = "auto",
+    device: Any = "auto", init: str | os.PathLike | None = None,
 ) -> tuple[torch.nn.Module, list[dict[str, float]]]:
-    """Train (or resume from ``out/checkpoint.pt``) → (net in eval mode, logged history).
+    """Train from random weights or the state dict file ``init`` (resuming from
+    ``out/checkpoint.pt`` when it exists) → (net in eval mode, logged history).
 
     ``max_steps_this_run`` stops early (after checkpointing); the learning-rate schedule
     always follows ``cfg.steps``. ``device``: ``"auto"`` = CUDA when available.
+
+    Raises:
+        WeightsError (a ValueError): ``init`` is unreadable or does not fit ``cfg.preset``.
     """
     from cvlearned.device import resolve_device
     from cvlearned.models.ucn import build_net
     from cvlearned.training.run_state import StepSchedule, run_steps
+    from cvlearned.weight_files import load_into, load_state_dict
 
     log = log or logging.getLogger("cvlearned.train_ucn")
     out = Path(out)
@@ -191,6 +202,9 @@ def train(
     w, h = cfg.pairs.image_size
     if w % net.stride or h % net.stride:
         raise ValueError(f"pairs.image_size {cfg.pairs.image_size} must be multiples of the stride {net.stride}")
+    if init is not None:
+        load_into(net, load_state_dict(init), init)
+        log.info("initialised %s from %s", cfg.preset, init)
     net = net.to(dev)
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
@@ -216,9 +230,11 @@ def train(
     return net.eval(), history
 
 
-def _load_data(cfg: UCNTrainConfig, images: str, out: Path, progress: bool):
-    """Photos split train/val → (PairSource of the training split, fixed validation pairs)."""
+def _load_data(cfg: UCNTrainConfig, images: str, out: Path, progress: bool,
+               reconstructions: str | os.PathLike = "runs/reconstructions"):
+    """Photos split train/val, ``cfg.sfm``'s scenes → (PairSource of the training split, fixed validation pairs)."""
     from cvlearned.synthetic.photos import load_photo_folder, split_photos
+    from cvlearned.training.sfm_crops import sfm_crop_source
     from cvlearned.training.ucn_pairs import load_or_render_scene_pairs
 
     photos = load_photo_folder(images, max_side=cfg.pairs.photo_max_side)
@@ -237,7 +253,8 @@ def _load_data(cfg: UCNTrainConfig, images: str, out: Path, progress: bool):
             val_scenes = load_or_render_scene_pairs(out, val_photos, v.scene_pairs, p.image_size, p.scene_layout,
                                                     cfg.seed + 1, "val", progress)
         val = validation_pairs(val_photos, val_scenes, cfg)
-    return PairSource(train_photos, scenes, p), val
+    sfm = sfm_crop_source(cfg.sfm, reconstructions, p.image_size)
+    return PairSource(train_photos, scenes, p, sfm, cfg.sfm.fraction), val
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="run folder (scene cache, checkpoints, log)")
     parser.add_argument("--images", required=True, help="folder of photos (every 10th held out for validation)")
     parser.add_argument("--export", help="also write the final state dict here (e.g. weights/ucn-lite-v1.pt)")
+    parser.add_argument("--init", help="fine-tune from this state dict of the config's preset (e.g. weights/ucn-v2.pt)")
+    parser.add_argument("--reconstructions", default="runs/reconstructions",
+                        help="folder holding the config's sfm.scenes (default: runs/reconstructions)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--max-steps-this-run", type=int, help="stop (and checkpoint) after this many steps")
     parser.add_argument("--device", default="auto", help='"auto" (CUDA when available), "cpu", "cuda", ...')
@@ -260,13 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     log = setup_logging(out, "cvlearned.train_ucn")
     log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
     t0 = time.time()
-    source, val = _load_data(cfg, args.images, out, not args.no_progress)
-    log.info("%d training photos, %d scene pairs, %d validation pairs (%.1f s)", len(source.photos),
-             len(source.scenes) if source.scenes is not None else 0, len(val), time.time() - t0)
+    source, val = _load_data(cfg, args.images, out, not args.no_progress, args.reconstructions)
+    log.info("%d training photos, %d scene pairs, %d SfM pairs of %s, %d validation pairs (%.1f s)",
+             len(source.photos), len(source.scenes) if source.scenes is not None else 0,
+             len(source.sfm) if source.sfm is not None else 0, list(cfg.sfm.scenes), len(val), time.time() - t0)
     if not val:
         log.warning("no validation photos (fewer than 10 photos): PCK is not logged")
     net, _ = train(cfg, source, out, log, val, progress=not args.no_progress,
-                   max_steps_this_run=args.max_steps_this_run, device=args.device)
+                   max_steps_this_run=args.max_steps_this_run, device=args.device, init=args.init)
     dev = next(net.parameters()).device
     final = evaluate_pck(net, val, cfg.validation.pck_thresholds, cfg.loss.nn_chunk, dev, cfg.channels_last)
     log.info("final val %s", json.dumps(final))

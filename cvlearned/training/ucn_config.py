@@ -1,7 +1,7 @@
 """Configuration of UCN training: frozen dataclasses read from a YAML file.
 
-Top-level keys are the fields of :class:`UCNTrainConfig`; ``pairs``, ``loss`` and
-``validation`` are mappings (``pairs.homography`` / ``pairs.photometric`` as well). A
+Top-level keys are the fields of :class:`UCNTrainConfig`; ``pairs``, ``loss``,
+``validation`` and ``sfm`` are mappings (``pairs.homography`` / ``pairs.photometric`` as well). A
 mapping only overrides the keys it names; unknown keys raise ``ValueError`` listing the
 valid ones. ``None`` means no limit (``max_minutes``).
 """
@@ -14,10 +14,12 @@ from typing import Any
 
 
 from cvlearned.training.config_io import load_yaml_config
+from cvlearned.training.sfm_pairs import SfmPairsConfig
 from cvlearned.config import check_choice, check_int_range, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 
-__all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "UCNTrainConfig", "NEGATIVE_MODES", "OBJECTIVES",
+__all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "SfmCropConfig", "UCNTrainConfig", "NEGATIVE_MODES",
+           "OBJECTIVES",
            "SCENE_LAYOUTS",
            "load_config"]
 
@@ -136,8 +138,30 @@ class ValidationConfig:
 
 
 @dataclass(frozen=True)
+class SfmCropConfig(SfmPairsConfig):
+    """Crops of real SfM image pairs with sparse ground truth (:mod:`cvlearned.training.sfm_crops`;
+    the pairs: :class:`~cvlearned.training.sfm_pairs.SfmPairsConfig`).
+
+    fraction: probability that a training pair is an SfM crop of ``pairs.image_size`` (else
+    a homography or rendered scene pair as ``pairs`` says).
+    """
+
+    fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        fraction = self.fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+            raise ValueError(f"sfm.fraction must be a number in [0, 1], got {self.fraction!r}")
+        if self.fraction > 0 and not self.scenes:
+            raise ValueError("sfm.fraction > 0 needs sfm.scenes")
+        if self.scenes and self.fraction == 0:
+            raise ValueError(f"sfm.scenes {list(self.scenes)} are never drawn with sfm.fraction 0")
+
+
+@dataclass(frozen=True)
 class UCNTrainConfig:
-    """The whole UCN training run (optimiser, schedule, pairs, loss, validation)."""
+    """The whole UCN training run (optimiser, schedule, pairs, loss, validation, SfM pairs)."""
 
     preset: str = "ucn-lite"
     seed: int = 0
@@ -155,6 +179,7 @@ class UCNTrainConfig:
     pairs: PairsConfig = field(default_factory=PairsConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    sfm: SfmCropConfig = field(default_factory=SfmCropConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.preset, str) or not self.preset:
@@ -171,6 +196,9 @@ class UCNTrainConfig:
         for name in ("bf16_autocast", "channels_last", "export_fp16"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.sfm.fraction > 0 and 0 < self.sfm.image_side < max(self.pairs.image_size):
+            raise ValueError(f"sfm.image_side {self.sfm.image_side} cannot hold crops of pairs.image_size "
+                             f"{tuple(self.pairs.image_size)}")
 
 
 def load_config(path: str | os.PathLike | None, **overrides: Any) -> UCNTrainConfig:

@@ -26,12 +26,16 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
 from cvlearned.training.ucn_config import PairsConfig
+
+if TYPE_CHECKING:
+    from cvlearned.training.sfm_crops import SfmCropSource
 
 __all__ = [
     "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
@@ -235,23 +239,39 @@ def sample_correspondences(gt: np.ndarray, n: int, rng: np.random.Generator, key
 
 
 class PairSource:
-    """Draws training pairs: a scene pair with probability ``cfg.scene_fraction``, else a homography pair.
+    """Draws training pairs: an SfM crop with probability ``sfm_fraction``, else a scene pair
+    with probability ``cfg.scene_fraction``, else a homography pair.
 
     ``photos``: list of (name, gray or BGR image); ``scenes``: rendered pairs (may be None
-    when ``scene_fraction == 0``). Every draw depends only on the generator's state.
+    when ``scene_fraction == 0``); ``sfm``: crops of real SfM pairs of ``cfg.image_size`` with
+    sparse ground truth (:class:`~cvlearned.training.sfm_crops.SfmCropSource`; None when
+    ``sfm_fraction == 0``, and then the draws are those of a source without it). Every draw
+    depends only on the generator's state.
     """
 
-    def __init__(self, photos: Sequence[tuple[str, np.ndarray]], scenes: ScenePairs | None, cfg: PairsConfig) -> None:
+    def __init__(self, photos: Sequence[tuple[str, np.ndarray]], scenes: ScenePairs | None, cfg: PairsConfig,
+                 sfm: SfmCropSource | None = None, sfm_fraction: float = 0.0) -> None:
         if not photos and cfg.scene_fraction < 1:
             raise ValueError("homography pairs need at least one photo")
         if cfg.scene_fraction > 0 and (scenes is None or len(scenes) == 0):
             raise ValueError("scene_fraction > 0 needs rendered scene pairs")
+        if not 0.0 <= sfm_fraction <= 1.0:
+            raise ValueError(f"sfm_fraction must be in [0, 1], got {sfm_fraction!r}")
+        if sfm_fraction > 0 and sfm is None:
+            raise ValueError("sfm_fraction > 0 needs an SfM crop source")
+        if sfm is not None and tuple(sfm.size) != tuple(cfg.image_size):
+            raise ValueError(f"SfM crops are {sfm.size[0]}x{sfm.size[1]}, "
+                             f"pairs are {cfg.image_size[0]}x{cfg.image_size[1]}")
         self.photos = [to_gray(image) for _, image in photos]
         self.scenes = scenes
         self.cfg = cfg
+        self.sfm = sfm if sfm_fraction > 0 else None
+        self.sfm_fraction = float(sfm_fraction)
 
     def draw(self, rng: np.random.Generator) -> CorrespondencePair:
-        """One pair with independent photometric changes."""
+        """One pair: SfM crops as photographed, the others with independent photometric changes."""
+        if self.sfm is not None and rng.random() < self.sfm_fraction:
+            return self.sfm.draw(rng)
         if rng.random() < self.cfg.scene_fraction:
             return scene_pair(self.scenes, int(rng.integers(len(self.scenes))), rng, self.cfg)
         return homography_pair(self.photos[int(rng.integers(len(self.photos)))], rng, self.cfg)[0]
