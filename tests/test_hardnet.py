@@ -104,6 +104,7 @@ def test_corrupt_or_missing_file_raises_weights_error(tmp_path):
 
 # ------------------------------------------------------------------ shipped weights
 SHIPPED = [("hardnet-lite", "hardnet-lite-v1.pt", "Feature2D.HardNet-Lite", 0.5),
+           ("hardnet-lite-sfm", "hardnet-lite-sfm-v1.pt", "Feature2D.HardNet-Lite-SfM", 0.5),
            ("hardnet", "hardnet-v1.pt", "Feature2D.HardNet", 1.0)]
 
 

@@ -221,6 +221,7 @@ def test_describes_foreign_keypoints(lite_file, photo_gray):
 # --------------------------------------------------------------- shipped weights
 @pytest.mark.parametrize("preset,file,name", [
     ("superpoint-lite", "superpoint-lite-v7.pt", "Feature2D.SuperPoint-Lite"),
+    ("superpoint-lite-sfm", "superpoint-lite-sfm-v1.pt", "Feature2D.SuperPoint-Lite-SfM"),
     ("superpoint", "superpoint-v1.pt", "Feature2D.SuperPoint"),
 ])
 def test_shipped_weights_of_both_presets_are_registered_and_verified(preset, file, name):
@@ -234,9 +235,10 @@ def test_shipped_weights_of_both_presets_are_registered_and_verified(preset, fil
     assert isinstance(sp, SuperPoint) and sp.getDefaultName() == name and sp.config.preset == preset
 
 
-@pytest.mark.parametrize("preset", ["superpoint-lite", "superpoint"])
+@pytest.mark.parametrize("preset", ["superpoint-lite", "superpoint-lite-sfm", "superpoint"])
 def test_shipped_model_regression_mma3(preset):
-    """The shipped model keeps >= 80 % of the MMA@3 its model card records on the bundled set."""
+    """The shipped model keeps the MMA@3 its model card records on the bundled set
+    (within its noise, or >= 80 % where the card records no noise)."""
     from regression_sets import check_shipped_model_regression
 
     check_shipped_model_regression(preset, device="cpu")

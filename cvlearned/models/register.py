@@ -23,6 +23,7 @@ WEIGHT_FILES: dict[str, str] = {
     "hardnet-lite-sfm": "hardnet-lite-sfm-v1.pt",
     "superpoint": "superpoint-v1.pt",
     "superpoint-lite": "superpoint-lite-v7.pt",
+    "superpoint-lite-sfm": "superpoint-lite-sfm-v1.pt",
     "orinet": "orinet-v1.pt",
     "ucn": "ucn-v2.pt",
     "ucn-lite": "ucn-lite-v1.pt",
@@ -37,6 +38,7 @@ _SUMMARIES = {
                         "SfM tracks",
     "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
     "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
+    "superpoint-lite-sfm": "superpoint-lite fine-tuned with descriptor supervision from real SfM pairs",
     "ucn": "Universal Correspondence Network (2x wider encoder than ucn-lite): dense 128-d descriptor map with a "
            "convolutional spatial transformer",
     "ucn-lite": "Universal Correspondence Network: dense 128-d descriptor map with a convolutional spatial transformer",

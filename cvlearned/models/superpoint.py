@@ -68,6 +68,10 @@ PRESETS: dict[str, Preset] = {
     "superpoint-lite": Preset(
         "superpoint-lite", "SuperPoint-Lite", (8, 16, 32, 64), 64, 256, WEIGHT_FILES["superpoint-lite"]
     ),
+    # the superpoint-lite network fine-tuned with descriptor supervision from real SfM pairs
+    "superpoint-lite-sfm": Preset(
+        "superpoint-lite-sfm", "SuperPoint-Lite-SfM", (8, 16, 32, 64), 64, 256, WEIGHT_FILES["superpoint-lite-sfm"]
+    ),
 }
 
 
@@ -290,8 +294,9 @@ class SuperPointConfig(FeatureConfig):
             centroid of its (2r+1)² heatmap window; 0 = integer pixel positions. The
             default 2 raised pose AUC@10 of the shipped weights (model card).
         descriptor_dim: must equal the preset's (256 for both presets).
-        preset: ``"superpoint"`` (v1 layout) or ``"superpoint-lite"`` (slim encoder, about
-            8x faster on a CPU); both ship weights. None = ``superpoint`` (the model that
+        preset: ``"superpoint"`` (v1 layout), ``"superpoint-lite"`` (slim encoder, about
+            8x faster on a CPU) or ``"superpoint-lite-sfm"`` (the slim network fine-tuned with
+            real SfM pairs); all ship weights. None = ``superpoint`` (the model that
             ``cvlearned.create("superpoint")`` gives), or, with ``weights=``, the preset the
             file fits.
         weights: None = the shipped, sha256-verified file of the preset; else a path to a
