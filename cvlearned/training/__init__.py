@@ -6,4 +6,8 @@
   SOSNet's second-order similarity regulariser.
 - :mod:`cvlearned.training.train_hardnet`: the seeded, resumable training script
   (``python -m cvlearned.training.train_hardnet --config ... --images ... --out ...``).
+- Real 3-D supervision from ``cvlearned data reconstruct`` scenes (the ``sfm:`` config
+  sections): :mod:`~cvlearned.training.sfm_patch_pairs` (patch pairs of SfM tracks),
+  :mod:`~cvlearned.training.sfm_pairs` (co-visible pairs, pose, sparse ground truth) and
+  :mod:`~cvlearned.training.sfm_crops` (their crops for the dense trainers).
 """

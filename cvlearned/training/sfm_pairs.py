@@ -33,7 +33,7 @@ from cvlearned.evaluation import match_truth
 from cvlearned.pose_pair_export import PairCandidate, candidate_pairs, sample_pairs
 from cvlearned.reconstruction_io import Reconstruction, load_reconstruction, relative_pose
 
-__all__ = ["SfmScenesConfig", "SfmPairsConfig", "SfmPair", "epipolar_distance", "essential_from_pose", "load_sfm_pairs", "sample_sfm_pairs",
+__all__ = ["SfmScenesConfig", "SfmPairsConfig", "check_sfm_int", "SfmPair", "epipolar_distance", "essential_from_pose", "load_sfm_pairs", "sample_sfm_pairs",
            "sfm_pair", "shared_observations"]
 
 PathLike = str | os.PathLike
@@ -41,7 +41,8 @@ PathLike = str | os.PathLike
 MIN_COVISIBLE = 50
 
 
-def _check_int(config: object, name: str, low: int) -> None:
+def check_sfm_int(config: object, name: str, low: int) -> None:
+    """Raise ValueError naming ``sfm.<name>`` unless that field of ``config`` is an int >= ``low``."""
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"sfm.{name} must be an int >= {low}, got {value!r}")
@@ -64,8 +65,8 @@ class SfmScenesConfig:
     def __post_init__(self) -> None:
         if isinstance(self.scenes, str) or not all(isinstance(s, str) and s for s in self.scenes):
             raise ValueError(f"sfm.scenes must be a list of scene folder names, got {self.scenes!r}")
-        _check_int(self, "image_side", 0)
-        _check_int(self, "seed", 0)
+        check_sfm_int(self, "image_side", 0)
+        check_sfm_int(self, "seed", 0)
 
     def scene_dirs(self, root: PathLike | None) -> list[Path]:
         """The scene folders, relative ones under ``root``."""
@@ -82,8 +83,8 @@ class SfmPairsConfig(SfmScenesConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_int(self, "max_pairs_per_scene", 1)
-        _check_int(self, "min_covisible", 1)
+        check_sfm_int(self, "max_pairs_per_scene", 1)
+        check_sfm_int(self, "min_covisible", 1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,7 +42,7 @@ import numpy as np
 from cvlearned.patches import build_pyramid, extract_patches, keypoint_frames
 from cvlearned.reconstruction_io import Reconstruction, load_reconstruction
 from cvlearned.training.patch_pairs import footprint, inside_image, resize_photo
-from cvlearned.training.sfm_pairs import SfmScenesConfig
+from cvlearned.training.sfm_pairs import SfmScenesConfig, check_sfm_int
 
 __all__ = ["SfmPatchConfig", "observation_frames", "track_pairs", "mine_reconstruction", "mine_scene", "mine_sfm_patch_pairs",
            "load_or_mine_sfm"]
@@ -61,10 +61,8 @@ class SfmPatchConfig(SfmScenesConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name, low in (("pairs_per_point", 1), ("max_points_per_scene", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"sfm.{name} must be an int >= {low}, got {value!r}")
+        check_sfm_int(self, "pairs_per_point", 1)
+        check_sfm_int(self, "max_points_per_scene", 0)
         if not self.max_reprojection_error > 0:
             raise ValueError(f"sfm.max_reprojection_error must be > 0, got {self.max_reprojection_error!r}")
 
