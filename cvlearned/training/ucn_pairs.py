@@ -26,16 +26,13 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
 from cvlearned.training.ucn_config import PairsConfig
-
-if TYPE_CHECKING:
-    from cvlearned.training.sfm_crops import SfmCropSource
 
 __all__ = [
     "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
@@ -50,6 +47,15 @@ class CorrespondencePair:
     image0: np.ndarray
     image1: np.ndarray
     gt: np.ndarray
+
+
+class CropSource(Protocol):
+    """What :class:`PairSource` needs of extra crop pairs, e.g.
+    :class:`~cvlearned.training.sfm_crops.SfmCropSource` (crops of ``size`` = (w, h))."""
+
+    size: tuple[int, int]
+
+    def draw(self, rng: np.random.Generator) -> CorrespondencePair: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +256,7 @@ class PairSource:
     """
 
     def __init__(self, photos: Sequence[tuple[str, np.ndarray]], scenes: ScenePairs | None, cfg: PairsConfig,
-                 sfm: SfmCropSource | None = None, sfm_fraction: float = 0.0) -> None:
+                 sfm: CropSource | None = None, sfm_fraction: float = 0.0) -> None:
         if not photos and cfg.scene_fraction < 1:
             raise ValueError("homography pairs need at least one photo")
         if cfg.scene_fraction > 0 and (scenes is None or len(scenes) == 0):
