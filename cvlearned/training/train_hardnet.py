@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from dataclasses import dataclass, field
@@ -28,9 +29,9 @@ import numpy as np
 
 from cvlearned.training.config_io import load_yaml_config
 from cvlearned.training.patch_pairs import MiningConfig
-from cvlearned.training.patch_trainer_cli import finish_patch_run, start_patch_run
+from cvlearned.training.patch_trainer_cli import PatchRun, finish_patch_run, start_patch_run
 from cvlearned.training.run_state import StepSchedule, export_weights, run_steps
-from cvlearned.training.sfm_patch_pairs import SfmPatchConfig
+from cvlearned.training.sfm_patch_pairs import SfmPatchConfig, load_or_mine_sfm
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
@@ -166,15 +167,13 @@ def train(
     return net, history
 
 
-def _add_reconstructions(parser) -> None:
+def _add_reconstructions(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconstructions", default="runs/reconstructions",
                         help="folder holding the config's sfm.scenes (default: runs/reconstructions)")
 
 
-def with_sfm_pairs(run, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def with_sfm_pairs(run: PatchRun, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(a, b)`` with the SfM patch pairs of ``run.cfg.sfm`` appended (cached in the run folder)."""
-    from cvlearned.training.sfm_patch_pairs import load_or_mine_sfm
-
     sfm = run.cfg.sfm
     if not sfm.scenes:
         return a, b
