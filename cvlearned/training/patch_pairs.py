@@ -48,6 +48,7 @@ from cvlearned.synthetic.homography import (
     warp_image,
 )
 from cvlearned.synthetic.photos import split_photos
+from cvlearned.training.run_state import cached_arrays
 
 __all__ = [
     "MiningConfig",
@@ -277,14 +278,7 @@ def load_or_mine(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"patch_pairs_{split}_{cfg.key([n for n, _ in photos], split)}.npz"
-    if path.is_file():
-        with np.load(path) as data:
-            return data["a"], data["b"], data["pair_id"]
-    a, b, ids = mine_patch_pairs(photos, cfg, progress=progress)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, a=a, b=b, pair_id=ids)
-    tmp.replace(path)
-    return a, b, ids
+    return cached_arrays(path, ("a", "b", "pair_id"), lambda: mine_patch_pairs(photos, cfg, progress=progress))
 
 
 def load_train_val_pairs(

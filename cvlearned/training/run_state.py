@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = [
+import numpy as np
+
+__all__ = ["cached_arrays", 
     "save_checkpoint", "resume", "warmup_linear_decay", "setup_logging", "export_weights", "StepSchedule",
     "run_steps",
 ]
@@ -144,3 +146,18 @@ def run_steps(
     if bar is not None:
         bar.close()
     return history
+
+
+def cached_arrays(path: Path, names: Sequence[str], compute: Callable[[], Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """The arrays ``names`` of the ``.npz`` cache file ``path``; when it is absent, ``compute()``
+    (one array per name) written there first, through a temporary file renamed into place so
+    an interrupted run leaves no partial cache."""
+    if path.is_file():
+        with np.load(path) as data:
+            return tuple(data[name] for name in names)
+    arrays = tuple(compute())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, **dict(zip(names, arrays)))
+    tmp.replace(path)
+    return arrays

@@ -43,6 +43,7 @@ from cvlearned.training.patch_pairs import (
     dedupe_keypoints,
     map_size_and_angle,
 )
+from cvlearned.training.run_state import cached_arrays
 
 __all__ = ["sample_field", "fit_patch_affine", "mine_scene_pair", "mine_scene_patch_pairs", "load_or_mine_scenes"]
 
@@ -164,11 +165,4 @@ def load_or_mine_scenes(photos: Sequence[tuple[str, np.ndarray]], cfg: MiningCon
     blob = json.dumps({"cfg": dataclasses.asdict(cfg), "names": [n for n, _ in photos], "split": split,
                        "fit": [FIT_GRID, MAX_FIT_ERROR]}, sort_keys=True, default=str)
     path = out / f"scene_patch_pairs_{split}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.npz"
-    if path.is_file():
-        with np.load(path) as data:
-            return data["a"], data["b"]
-    a, b = mine_scene_patch_pairs(photos, cfg, progress=progress)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, a=a, b=b)
-    tmp.replace(path)
-    return a, b
+    return cached_arrays(path, ("a", "b"), lambda: mine_scene_patch_pairs(photos, cfg, progress=progress))

@@ -42,6 +42,7 @@ import numpy as np
 from cvlearned.patches import build_pyramid, extract_patches, keypoint_frames
 from cvlearned.reconstruction_io import Reconstruction, load_reconstruction
 from cvlearned.training.patch_pairs import footprint, inside_image, resize_photo
+from cvlearned.training.run_state import cached_arrays
 from cvlearned.training.sfm_pairs import SfmScenesConfig, check_sfm_int
 
 __all__ = ["SfmPatchConfig", "observation_frames", "track_pairs", "mine_reconstruction", "mine_scene", "mine_sfm_patch_pairs",
@@ -203,12 +204,6 @@ def load_or_mine_sfm(cfg: SfmPatchConfig, out_dir: PathLike, root: PathLike | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"sfm_patch_pairs_{_cache_key(cfg, root, patch_size, patch_scale)}.npz"
-    if path.is_file():
-        with np.load(path) as data:
-            return data["a"], data["b"], data["class_id"]
-    a, b, ids = mine_sfm_patch_pairs(cfg, root, patch_size, patch_scale, progress)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, a=a, b=b, class_id=ids)
-    tmp.replace(path)
-    return a, b, ids
+    return cached_arrays(path, ("a", "b", "class_id"),
+                         lambda: mine_sfm_patch_pairs(cfg, root, patch_size, patch_scale, progress))
 

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
+from cvlearned.training.run_state import cached_arrays
 from cvlearned.training.ucn_config import PairsConfig
 
 __all__ = [
@@ -185,15 +186,11 @@ def load_or_render_scene_pairs(folder: str | os.PathLike, photos: Sequence[tuple
         digest.update(repr(image.shape).encode())
         digest.update(np.ascontiguousarray(image).tobytes())
     path = Path(folder) / f"scene_pairs_{tag}_{digest.hexdigest()[:12]}.npz"
-    if path.is_file():
-        with np.load(path) as data:
-            return ScenePairs(data["images0"], data["images1"], data["gt"])
-    pairs = render_scene_pairs(photos, count, size, layout, seed, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, images0=pairs.images0, images1=pairs.images1, gt=pairs.gt)
-    tmp.replace(path)
-    return pairs
+    def render() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pairs = render_scene_pairs(photos, count, size, layout, seed, progress)
+        return pairs.images0, pairs.images1, pairs.gt
+
+    return ScenePairs(*cached_arrays(path, ("images0", "images1", "gt"), render))
 
 
 def scene_pair(scenes: ScenePairs, index: int, rng: np.random.Generator, cfg: PairsConfig,
