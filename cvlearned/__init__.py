@@ -17,9 +17,9 @@ __version__ = "0.1.0"
 __all__ = ["Feature2D", "create", "default_feature", "feature_spec", "list_features", "register", "__version__"]
 
 # Learned models (registered only when their weights ship; see cvlearned/models/register.py).
-from cvlearned.models.register import HardNet_create, SuperPoint_create, UCN_create  # noqa: E402
+from cvlearned.models.register import HardNet_create, SuperPoint_create, UCN_create, XFeat_create  # noqa: E402
 
-__all__ += ["HardNet_create", "SuperPoint_create", "UCN_create"]
+__all__ += ["HardNet_create", "SuperPoint_create", "UCN_create", "XFeat_create"]
 
 # Matchers (plain ones always; learned ones when their weights ship; torch only on use).
 from cvlearned.matchers import LightGlueMatcher_create, create_matcher, list_matchers  # noqa: E402

@@ -19,6 +19,7 @@ TRAINERS = {
     "matcher": "cvlearned.training.train_matcher",
     "orinet": "cvlearned.training.train_orinet",
     "superpoint": "cvlearned.training.train_superpoint",
+    "xfeat": "cvlearned.training.train_xfeat",
     "ucn": "cvlearned.training.train_ucn",
 }
 

@@ -68,14 +68,16 @@ def _file_bytes(path: Path) -> bytes:
 class _ExtractWorker:
     """Ray actor: one feature, extracting shards of images into HDF5 bytes."""
 
-    def __init__(self, image_dir: str, feature_name: str, max_side: int | None, device: str | None) -> None:
-        self.image_dir, self.feature_name = image_dir, feature_name
+    def __init__(self, image_dir: str, feature_name: str, max_side: int | None, device: str | None,
+                 batch_size: int = 1) -> None:
+        self.image_dir, self.feature_name, self.batch_size = image_dir, feature_name, batch_size
         self.feature = make_bulk_feature(feature_name, max_side, device)
 
     def run(self, names: list[str]) -> tuple[bytes, dict[str, str]]:
         with tempfile.TemporaryDirectory() as tmp:
             shard = Path(tmp) / "shard.h5"
-            report = extract_images(self.image_dir, names, self.feature, self.feature_name, shard)
+            report = extract_images(self.image_dir, names, self.feature, self.feature_name, shard,
+                                    batch_size=self.batch_size)
             return _file_bytes(shard), report.failed
 
 
@@ -141,9 +143,10 @@ def _run_pool(ray: ModuleType, worker: type, args: tuple, jobs: list[list[Any]],
 def extract_with_ray(
     image_dir: PathLike, names: Sequence[str], feature_name: str, out: PathLike, max_side: int | None = None,
     device: str | None = None, address: str | None = LOCAL, shard_size: int = 16, num_actors: int | None = None,
-    progress: bool = False,
+    progress: bool = False, batch_size: int = 1,
 ) -> ExtractionReport:
-    """:func:`~cvlearned.folder_extraction.extract_images` of ``names`` on Ray actors."""
+    """:func:`~cvlearned.folder_extraction.extract_images` of ``names`` on Ray actors
+    (``batch_size`` images per ``detectAndCompute`` call in each actor)."""
     start = time.perf_counter()
     io.check_attribute(out, "feature", feature_name)
     done = set(io.feature_names(out))
@@ -157,7 +160,7 @@ def extract_with_ray(
             merge_shard(result[0], out, attrs)
             report.failed.update(result[1])
 
-        args = (str(Path(image_dir).resolve()), feature_name, max_side, device)
+        args = (str(Path(image_dir).resolve()), feature_name, max_side, device, batch_size)
         with tqdm(total=len(names), initial=len(report.skipped), desc="extract", unit="image",
                   disable=not progress) as bar:
             _run_pool(ray, _ExtractWorker, args, shards(todo, shard_size), num_actors, merge, bar)

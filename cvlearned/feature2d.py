@@ -73,6 +73,14 @@ class Feature2D:
             return (), None
         return self._compute(gray, keypoints)
 
+    def _detect_and_compute_many(
+        self, grays: Sequence[np.ndarray], masks: Sequence[np.ndarray | None]
+    ) -> list[tuple[Keypoints, np.ndarray | None]]:
+        """:meth:`_detect_and_compute` of several images (the list form of
+        :meth:`detectAndCompute`); network features override it to run equal-size images
+        through the network as one batch."""
+        return [self._detect_and_compute(gray, mask) for gray, mask in zip(grays, masks)]
+
     def _no_descriptors(self) -> np.ndarray | None:
         """The descriptors of an empty result, as the installed OpenCV's SIFT returns them."""
         if sift_empty_is_none():
@@ -160,8 +168,12 @@ class Feature2D:
             return self.compute(image, keypoints)  # type: ignore[return-value]
         image = from_tensor(image)
         if isinstance(image, (list, tuple)):
-            results = [self.detectAndCompute(im, m) for im, m in zip(image, _per_image(mask, len(image), "mask"))]
-            return tuple(r[0] for r in results), tuple(r[1] for r in results)  # type: ignore[return-value]
+            masks = _per_image(mask, len(image), "mask")
+            prepared = [self._prepare(im) for im in image]
+            mask_arrs = [self._prepare_mask(m, im, gray, scale) for m, im, (gray, scale) in zip(masks, image, prepared)]
+            results = self._detect_and_compute_many([gray for gray, _ in prepared], mask_arrs)
+            return (tuple(_unscale(kept, scale) for (kept, _), (_, scale) in zip(results, prepared)),
+                    tuple(self._finish_descriptors(kept, desc) for kept, desc in results))  # type: ignore[return-value]
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         kept, desc = self._detect_and_compute(gray, mask_arr)

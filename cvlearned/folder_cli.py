@@ -28,6 +28,9 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
                              "keypoints stay in original pixels (default: the feature's own)")
     parser.add_argument("--workers", type=positive_int, default=2, metavar="W",
                         help="image-decoding processes (DataLoader workers)")
+    parser.add_argument("--batch-size", type=positive_int, default=1, metavar="B",
+                        help="images per detectAndCompute call: network features run equal-size images "
+                             "through the network together (default 1: image by image)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="device of a learned feature")
     parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS", help=_RAY_HELP)
@@ -72,10 +75,11 @@ def run_extract(args: argparse.Namespace) -> int:
         from cvlearned.distributed import extract_with_ray
 
         report = extract_with_ray(args.images, names, args.feature, args.out, args.max_side, args.device,
-                                  address=args.ray, progress=progress)
+                                  address=args.ray, progress=progress, batch_size=args.batch_size)
     else:
         feature = make_bulk_feature(args.feature, args.max_side, args.device)
-        report = extract_images(args.images, names, feature, args.feature, args.out, args.workers, progress)
+        report = extract_images(args.images, names, feature, args.feature, args.out, args.workers, progress,
+                                batch_size=args.batch_size)
     for error in report.failed.values():
         print(f"unreadable: {error}", file=sys.stderr)
     print(f"{args.feature}: {len(report.extracted)} images extracted "

@@ -3,8 +3,10 @@
 Images are decoded by a torch ``DataLoader`` (``workers`` processes, one image at a time,
 a bounded prefetch queue) while the main process runs the feature's ``detectAndCompute``
 image by image, exactly as a user's loop would, so the file holds that call's results
-bit for bit. Memory stays flat: at most ``2 * workers`` decoded images wait in the queue
-and each result is written as soon as it is computed.
+bit for bit; or, with ``batch_size`` B > 1, on lists of B images, which network features
+run through the network in batches of equal-size images (equal to the per-image results
+within float rounding). Memory stays flat: at most ``2 * workers`` decoded images wait in
+the queue (plus one batch) and each result is written as soon as it is computed.
 
 Resumable: images already complete in the output file are skipped, and the file is
 closed after every ``flush_every`` images, so an interrupted run (Ctrl-C, a crash between
@@ -107,12 +109,32 @@ class ExtractionReport:
     seconds: float = 0.0
 
 
+def _batches(items: Iterator[tuple[str, np.ndarray | None, str]], size: int,
+             ) -> Iterator[list[tuple[str, np.ndarray | None, str]]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    batch: list[tuple[str, np.ndarray | None, str]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def extract_images(
     image_dir: PathLike, names: Sequence[str], feature: Any, feature_name: str, out: PathLike,
-    workers: int = 0, progress: bool = False, flush_every: int = 32,
+    workers: int = 0, progress: bool = False, flush_every: int = 32, batch_size: int = 1,
 ) -> ExtractionReport:
     """Extract ``names`` (relative to ``image_dir``) with ``feature`` into ``out``, skipping
-    images ``out`` already holds. ``feature_name`` is stored as the file's ``feature``."""
+    images ``out`` already holds. ``feature_name`` is stored as the file's ``feature``.
+
+    ``batch_size`` > 1 hands the feature that many decoded images at a time (the list form of
+    ``detectAndCompute``): network features run equal-size images through the network as
+    one batch, equal to image-by-image results within float rounding (tests/test_batched_inference.py).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     start = time.perf_counter()
     out = Path(out)
     io.check_attribute(out, "feature", feature_name)
@@ -122,28 +144,35 @@ def extract_images(
     shape = (feature.descriptorSize(), np.uint8 if feature.descriptorType() == cv2.CV_8U else np.float32)
     bar = tqdm(total=len(names), initial=len(report.skipped), desc="extract", unit="image", disable=not progress)
     with bar, io.ChunkedWriter(out, flush_every, {"feature": feature_name}) as writer:
-        for name, image, error in _decoded(Path(image_dir), todo, workers):
-            if image is None:
-                report.failed[name] = error
-                if progress:
-                    bar.write(f"skipped: {error}", file=sys.stderr)
+        for batch in _batches(_decoded(Path(image_dir), todo, workers), batch_size):
+            readable = [(name, image) for name, image, _ in batch if image is not None]
+            if batch_size == 1:
+                results = [feature.detectAndCompute(image, None) for _, image in readable]
             else:
-                keypoints, descriptors = feature.detectAndCompute(image, None)
-                io.write_features(writer.file(), name, keypoints, descriptors, (image.shape[1], image.shape[0]),
-                                  shape)
-                report.extracted.append(name)
-            writer.step()
-            bar.update()
+                results = list(zip(*feature.detectAndCompute([image for _, image in readable], None))) if readable else []
+            described = dict(zip((name for name, _ in readable), results))
+            for name, image, error in batch:
+                if image is None:
+                    report.failed[name] = error
+                    if progress:
+                        bar.write(f"skipped: {error}", file=sys.stderr)
+                else:
+                    keypoints, descriptors = described[name]
+                    io.write_features(writer.file(), name, keypoints, descriptors,
+                                      (image.shape[1], image.shape[0]), shape)
+                    report.extracted.append(name)
+                writer.step()
+                bar.update()
     report.seconds = time.perf_counter() - start
     return report
 
 
 def extract_folder(
     image_dir: PathLike, feature_name: str, out: PathLike, max_side: int | None = None,
-    device: str | None = None, workers: int = 0, progress: bool = False,
+    device: str | None = None, workers: int = 0, progress: bool = False, batch_size: int = 1,
 ) -> ExtractionReport:
     """Every image under ``image_dir`` → ``out`` with feature ``feature_name``
     (see the module docstring)."""
     names = list_image_names(image_dir)
     feature = make_bulk_feature(feature_name, max_side, device)
-    return extract_images(image_dir, names, feature, feature_name, out, workers, progress)
+    return extract_images(image_dir, names, feature, feature_name, out, workers, progress, batch_size=batch_size)

@@ -4,14 +4,17 @@ display names, the network, ``empty`` and moving it between devices."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Feature2D
 from cvlearned.weight_files import load_state_dict, shipped_weights
+
+__all__ = ["NetworkFeature", "memory_format_for", "same_size_batches", "BATCH_PIXELS"]
 
 
 class NetworkFeature(Feature2D):
@@ -71,3 +74,22 @@ def memory_format_for(device: Any) -> torch.memory_format:
     """``torch.channels_last`` on the CPU, where oneDNN's convolutions run it 1.4-1.8x faster
     (UCN, SuperPoint: benchmarks/results/profile-stages-2026-12-02.md), else contiguous."""
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+
+
+#: at most this many pixels go through a network in one batch of the list form of
+#: ``detectAndCompute`` (6 images of 640x480): the activations of superpoint's full-width
+#: encoder stay near the 2.4 GB of one 2-megapixel strip (superpoint.STRIP_PIXELS)
+BATCH_PIXELS = 1 << 21
+
+
+def same_size_batches(grays: Sequence[np.ndarray], max_pixels: int = BATCH_PIXELS) -> list[list[int]]:
+    """Indices of ``grays`` grouped by (H, W) in order of first appearance, each group cut
+    into batches of at most ``max_pixels`` pixels (at least one image each)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, gray in enumerate(grays):
+        groups.setdefault(gray.shape, []).append(index)
+    batches = []
+    for shape, indices in groups.items():
+        per_batch = max(1, max_pixels // max(1, int(np.prod(shape))))
+        batches += [indices[i:i + per_batch] for i in range(0, len(indices), per_batch)]
+    return batches

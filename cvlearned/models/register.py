@@ -12,7 +12,7 @@ from typing import Any
 from cvlearned.registry import register
 from cvlearned.weight_files import load_manifest
 
-__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "UCN_create", "registered_presets"]
+__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "UCN_create", "XFeat_create", "registered_presets"]
 
 #: model name -> shipped weight file name (in ``weights/``). Feature presets are registered
 #: when their file ships; ``orinet`` is not a Feature2D (HardNet loads it for
@@ -29,6 +29,7 @@ WEIGHT_FILES: dict[str, str] = {
     "ucn-lite": "ucn-lite-v1.pt",
     "ucn-lite-nost": "ucn-lite-nost-v1.pt",
     "ucn-lite-affine": "ucn-lite-affine-v1.pt",
+    "xfeat-lite": "xfeat-lite-v1.pt",
 }
 
 _SUMMARIES = {
@@ -44,6 +45,7 @@ _SUMMARIES = {
     "ucn-lite": "Universal Correspondence Network: dense 128-d descriptor map with a convolutional spatial transformer",
     "ucn-lite-nost": "Universal Correspondence Network without the spatial transformer (ablation)",
     "ucn-lite-affine": "Universal Correspondence Network, per-location affine spatial transformer",
+    "xfeat-lite": "XFeat-family light detector + 64-d descriptor (0.66 M parameters), exports to cv2.XFeat",
 }
 
 
@@ -68,7 +70,14 @@ def UCN_create(**params: Any):  # noqa: N802 (OpenCV naming)
     return UCN(**params)
 
 
-_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create, "ucn": UCN_create}
+def XFeat_create(**params: Any):  # noqa: N802 (OpenCV naming)
+    """Create a :class:`cvlearned.models.xfeat.XFeat` (imports torch on first use)."""
+    from cvlearned.models.xfeat import XFeat
+
+    return XFeat(**params)
+
+
+_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create, "ucn": UCN_create, "xfeat": XFeat_create}
 
 
 def _factory(preset: str):

@@ -36,7 +36,7 @@ from cvlearned.config import FeatureConfig, check_choice, check_int_range, check
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array, unique_locations
-from cvlearned.models.network_feature import NetworkFeature
+from cvlearned.models.network_feature import NetworkFeature, same_size_batches
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
@@ -398,8 +398,35 @@ class SuperPoint(NetworkFeature):
             out = sample_descriptors(desc, points).numpy()
         return keypoints, np.ascontiguousarray(out, dtype=np.float32)
 
+    def dense_batch(self, grays: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, H, W) uint8 → ((B, H, W) heatmaps, (B, D, Hc, Wc) descriptor maps) on the CPU,
+        one forward pass (each image alone in strips when it is larger than a strip)."""
+        b, h, w = grays.shape
+        padded_pixels = (h + (-h) % CELL) * (w + (-w) % CELL)
+        if b == 1 or padded_pixels > STRIP_PIXELS:
+            maps = [self.dense(gray) for gray in grays]
+            return torch.stack([m[0] for m in maps]), torch.stack([m[1] for m in maps])
+        x = torch.from_numpy(np.ascontiguousarray(grays)).to(self._device, torch.float32)[:, None] / 255.0
+        with self._lock, torch.inference_mode():
+            logits, desc = self._net(pad_to_cells(x))
+            heat = heatmap_from_logits(logits)[:, :h, :w]
+        return heat.float().cpu(), desc.float().cpu()
+
+    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
+        """Equal-size images run through the network together (:func:`same_size_batches`)."""
+        results: list[Any] = [None] * len(grays)
+        for batch in same_size_batches(grays):
+            heat, desc = self.dense_batch(np.stack([grays[i] for i in batch]))
+            for k, i in enumerate(batch):
+                results[i] = self._describe(heat[k], desc[k], masks[i])
+        return results
+
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
-        heat, desc = self.dense(gray)
+        return self._describe(*self.dense(gray), mask)
+
+    def _describe(self, heat: torch.Tensor, desc: torch.Tensor, mask: np.ndarray | None,
+                  ) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints and descriptors of one image's (H, W) heatmap and (D, Hc, Wc) descriptor map."""
         points, scores = self._keypoints(heat, mask)
         if points.shape[0] == 0:
             return (), None

@@ -24,7 +24,9 @@ import numpy as np
 import torch
 
 from cvlearned.models.superpoint import build_net, heatmap_from_logits
-from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
+from cvlearned.synthetic.homography import (
+    HomographyDistribution, PhotometricDistribution, apply_photometric, sample_homography, warp_image,
+)
 from cvlearned.training.magicpoint import warp_points
 from cvlearned.training.run_state import StepSchedule, run_steps
 from cvlearned.training.sfm_crops import SfmCropSource
@@ -37,7 +39,7 @@ from cvlearned.training.ucn_pairs import CorrespondencePair
 from cvlearned.training.net_widening import widen_state_dict
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict
 
-__all__ = ["load_adapted", "joint_pair", "joint_losses", "sfm_losses", "train_joint"]
+__all__ = ["load_adapted", "joint_pair", "homography_pair", "joint_losses", "sfm_losses", "train_joint"]
 
 
 def load_adapted(path: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -48,30 +50,32 @@ def load_adapted(path: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]
 
 
 def joint_pair(image: np.ndarray, points: np.ndarray, rng: np.random.Generator, cfg: SuperPointTrainConfig) -> dict:
+    """:func:`homography_pair` with the joint stage's distributions and target kind."""
+    return homography_pair(image, points, rng, cfg.joint.homography, cfg.joint.photometric, cfg.joint.subpixel_targets)
+
+
+def homography_pair(image: np.ndarray, points: np.ndarray, rng: np.random.Generator,
+                    homography: HomographyDistribution, photometric: PhotometricDistribution,
+                    subpixel_targets: bool = False) -> dict:
     """One training pair: images a/b (H, W) uint8, labels a/b, valid b (H, W), H (3, 3).
 
-    Labels are (Hc, Wc) nearest-pixel classes, or (65, Hc, Wc) sub-pixel distributions when
-    ``cfg.joint.subpixel_targets`` (view b's labels are the warped, unrounded view-a ones).
+    View b is ``image`` warped by a homography drawn from ``homography``; both views get
+    independent ``photometric`` changes. Labels are (Hc, Wc) nearest-pixel classes, or
+    (65, Hc, Wc) sub-pixel distributions when ``subpixel_targets`` (view b's labels are the
+    warped, unrounded view-a ones).
     """
     h, w = image.shape
-    H = sample_homography(rng, (w, h), cfg.joint.homography)
+    H = sample_homography(rng, (w, h), homography)
     view_b = warp_image(image, H, (w, h))
     valid_b = warp_image(np.ones((h, w), np.uint8), H, (w, h))
     pts_b = warp_points(H, points)
     inside = (pts_b[:, 0] >= 0) & (pts_b[:, 0] <= w - 1) & (pts_b[:, 1] >= 0) & (pts_b[:, 1] <= h - 1)
-    a, b = apply_photometric(rng, image, cfg.joint.photometric), apply_photometric(rng, view_b, cfg.joint.photometric)
-    if cfg.joint.subpixel_targets:
+    a, b = apply_photometric(rng, image, photometric), apply_photometric(rng, view_b, photometric)
+    if subpixel_targets:
         labels_a, labels_b = soft_cell_targets(points, h, w), soft_cell_targets(pts_b[inside], h, w)
     else:
         labels_a, labels_b = cell_labels(points, h, w, rng), cell_labels(pts_b[inside], h, w, rng)
-    return {
-        "a": a,
-        "b": b,
-        "labels_a": labels_a,
-        "labels_b": labels_b,
-        "valid_b": valid_b,
-        "H": H,
-    }
+    return {"a": a, "b": b, "labels_a": labels_a, "labels_b": labels_b, "valid_b": valid_b, "H": H}
 
 
 def joint_losses(net: torch.nn.Module, pairs: list[dict], cfg: SuperPointTrainConfig,

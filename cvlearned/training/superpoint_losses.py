@@ -29,6 +29,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -37,7 +39,7 @@ from cvlearned.models.superpoint import CELL, sample_descriptors
 from cvlearned.training.ucn_losses import correspondence_infonce_loss
 
 __all__ = [
-    "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss",
+    "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss", "infonce_terms", "InfoNCETerms",
     "sparse_descriptor_loss", "warp_heatmap", "heatmap_consistency_loss",
 ]
 
@@ -166,6 +168,26 @@ def infonce_descriptor_loss(
     view-b cells are left out of the softmax. Returns the mean of the row and column
     cross-entropies over the positives (0 when there are none).
     """
+    return infonce_terms(desc_a, desc_b, H, valid_b, temperature).loss
+
+
+class InfoNCETerms(NamedTuple):
+    """:func:`infonce_terms`: the loss, and per positive pair (Nq of them) its view-a and
+    view-b cell (flat, row-major) and the probability the row and column softmax give it."""
+
+    loss: torch.Tensor
+    cells_a: torch.Tensor
+    cells_b: torch.Tensor
+    row_probability: torch.Tensor
+    column_probability: torch.Tensor
+
+
+def infonce_terms(
+    desc_a: torch.Tensor, desc_b: torch.Tensor, H: torch.Tensor, valid_b: torch.Tensor | None = None,
+    temperature: float = 0.1,
+) -> InfoNCETerms:
+    """:func:`infonce_descriptor_loss` with the positive pairs and their softmax probabilities
+    (for a reliability target, as XFeat's)."""
     d, hc, wc = desc_a.shape
     centres = cell_centres(hc, wc, desc_a.device)
     warped, inside = _warped_centres(H, centres, hc, wc)
@@ -178,13 +200,16 @@ def infonce_descriptor_loss(
         keep_b = valid_b.reshape(-1).bool()
     query = inside & keep_b[target]
     if not bool(query.any()):
-        return desc_a.sum() * 0.0
+        empty = torch.zeros(0, dtype=torch.long, device=desc_a.device)
+        return InfoNCETerms(desc_a.sum() * 0.0, empty, empty, desc_a.new_zeros(0), desc_a.new_zeros(0))
     sim = desc_a.reshape(d, -1).t() @ desc_b.reshape(d, -1) / temperature  # (Na, Nb)
     rows = sim[query].masked_fill(~keep_b[None, :], float("-inf"))
-    row_loss = F.cross_entropy(rows, target[query])
-    cols = sim[:, target[query]].t().masked_fill(~inside[None, :], float("-inf"))  # (Nq, Na)
-    col_loss = F.cross_entropy(cols, torch.nonzero(query)[:, 0])
-    return 0.5 * (row_loss + col_loss)
+    cells_a, cells_b = torch.nonzero(query)[:, 0], target[query]
+    row_loss = F.cross_entropy(rows, cells_b, reduction="none")
+    cols = sim[:, cells_b].t().masked_fill(~inside[None, :], float("-inf"))  # (Nq, Na)
+    col_loss = F.cross_entropy(cols, cells_a, reduction="none")
+    loss = 0.5 * (row_loss.mean() + col_loss.mean())
+    return InfoNCETerms(loss, cells_a, cells_b, torch.exp(-row_loss.detach()), torch.exp(-col_loss.detach()))
 
 
 def sparse_descriptor_loss(desc_0: torch.Tensor, desc_1: torch.Tensor, pts0: torch.Tensor, pts1: torch.Tensor,

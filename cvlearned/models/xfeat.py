@@ -1,0 +1,224 @@
+"""XFeat-family detector + 64-d descriptor as an OpenCV Feature2D (network:
+:mod:`cvlearned.models.xfeat_net`; trained by ``cvlearned train xfeat``).
+
+Decoding follows what OpenCV 5.1's ``cv2.XFeat`` does with the same network's outputs, so
+the ONNX export (:mod:`cvlearned.adapters.onnx_xfeat`) gives the same keypoints and
+descriptors in ``cv2.XFeat`` (tested):
+
+    heatmap      softmax of the 65 keypoint logits per 8x8 cell, dustbin dropped, cells
+                 unfolded to pixels (:func:`~cvlearned.models.superpoint.heatmap_from_logits`)
+    candidates   heatmap maxima of their (2r+1)² window (``nms_radius``; OpenCV's is 2)
+                 above ``detection_threshold``
+    score        heatmap x reliability (the 1/8 reliability map upsampled bilinearly);
+                 the ``max_keypoints`` best scores are kept, strongest first
+    descriptor   the 1/8 descriptor map sampled bilinearly at the keypoint (cell (i, j)
+                 centred on pixel (8j + 3.5, 8i + 3.5)), L2-normalised
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cvlearned import weight_files
+from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
+from cvlearned.device import resolve_device
+from cvlearned.feature2d import Keypoints
+from cvlearned.keypoints import keypoints_to_array, unique_locations
+from cvlearned.models.network_feature import NetworkFeature, same_size_batches
+from cvlearned.models.register import WEIGHT_FILES
+from cvlearned.models.superpoint import (
+    CELL, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, sample_descriptors, select_keypoints,
+)
+from cvlearned.models.xfeat_net import XFeatNet
+from cvlearned.weight_files import load_into
+
+__all__ = ["PRESETS", "XFeatConfig", "XFeat", "XFeat_create", "build_net", "infer_preset", "dense_maps"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named network size and its shipped weight file."""
+
+    name: str
+    display_name: str
+    descriptor_dim: int
+    weights_file: str
+
+
+PRESETS: dict[str, Preset] = {
+    "xfeat-lite": Preset("xfeat-lite", "XFeat-Lite", 64, WEIGHT_FILES["xfeat-lite"]),
+}
+
+
+def build_net(preset: str = "xfeat-lite") -> XFeatNet:
+    """An untrained network of the given preset."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    return XFeatNet(PRESETS[preset].descriptor_dim)
+
+
+def infer_preset(state_dict: dict[str, Any]) -> str | None:
+    """The preset whose shapes a state dict has (None when none fits)."""
+    return weight_files.infer_preset(state_dict, PRESETS, build_net)
+
+
+def dense_maps(net: XFeatNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, 1, H, W) gray in [0, 1] → (heatmaps (B, H, W), descriptor maps (B, D, Hp/8, Wp/8),
+    reliability (B, H, W) upsampled bilinearly from 1/8), the images replicate-padded to
+    multiples of 8 (Hp, Wp) for the network and the maps cropped back."""
+    h, w = images.shape[-2:]
+    logits, descriptors, reliability = net(pad_to_cells(images))
+    heat = heatmap_from_logits(logits)[:, :h, :w]
+    reliability = F.interpolate(reliability, scale_factor=CELL, mode="bilinear", align_corners=False)[:, 0, :h, :w]
+    return heat, descriptors, reliability
+
+
+@dataclass(frozen=True)
+class XFeatConfig(FeatureConfig):
+    """XFeat parameters.
+
+    Attributes:
+        max_keypoints: keep the N best scores (heatmap x reliability); None = all.
+        detection_threshold: minimum heatmap probability of a keypoint (OpenCV's
+            ``scoreThreshold``).
+        nms_radius: non-maximum suppression radius in pixels (window 2r+1); OpenCV's
+            ``cv2.XFeat`` uses 2.
+        border: drop keypoints closer than this many pixels to the image border (OpenCV: 0).
+        refine_radius: sub-pixel keypoints at the heat-weighted centroid of each peak's
+            (2r+1)² window; 0 = integer pixels, as OpenCV.
+        descriptor_dim: must equal the preset's (64).
+        preset: ``"xfeat-lite"``; None = it, or with ``weights=`` the preset the file fits.
+        weights: None = the shipped, sha256-verified file; else a path to a state dict
+            (loaded with ``strict=True``).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    """
+
+    max_keypoints: int | None = None
+    detection_threshold: float = 0.05
+    nms_radius: int = 2
+    border: int = 0
+    refine_radius: int = 0
+    descriptor_dim: int = 64
+    preset: str | None = None
+    weights: str | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional_positive_int(self, "max_keypoints")
+        check_range(self, "detection_threshold", 0.0, 1.0)
+        for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
+            check_int_range(self, name, 0, top)
+        if self.preset is not None:
+            check_choice(self, "preset", tuple(PRESETS))
+        expected = PRESETS[self.preset or "xfeat-lite"].descriptor_dim
+        if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
+            raise ValueError(f"descriptor_dim must be {expected} for {self.preset or 'xfeat-lite'}, "
+                             f"got {self.descriptor_dim!r}")
+        if self.weights is not None and not isinstance(self.weights, str):
+            object.__setattr__(self, "weights", str(self.weights))
+        if not isinstance(self.device, str):
+            object.__setattr__(self, "device", str(self.device))
+
+
+class XFeat(NetworkFeature):
+    """XFeat-family keypoints and 64-d float32 descriptors (unit L2 norm).
+
+    KeyPoint fields: ``size`` = 16 px (the two descriptor cells a bilinear sample spans),
+    ``response`` = heatmap x reliability, ``angle`` = -1 (not rotation invariant).
+    """
+
+    config_class = XFeatConfig
+    algorithm_name = "XFeat"
+    presets = PRESETS
+    default_preset = "xfeat-lite"
+    keypoint_size = 2.0 * CELL
+
+    def _configure(self) -> None:
+        cfg: XFeatConfig = self.config  # type: ignore[assignment]
+        self._lock = threading.RLock()
+        self._device = resolve_device(cfg.device)
+        preset, state, source = self._load_weights(infer_preset)
+        if cfg.preset is None:
+            self.config = dataclasses.replace(cfg, preset=preset)
+        net = build_net(preset)
+        load_into(net, state, source)
+        self._net = net.eval().fuse_batchnorm()
+        self._place(self._device)
+        self._loaded = True
+
+    def dense(self, gray: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(H, W) uint8 → ((H, W) heatmap, (D, Hc, Wc) descriptor map, (H, W) reliability) on the CPU."""
+        return tuple(m[0] for m in self.dense_batch(gray[None]))  # type: ignore[return-value]
+
+    def dense_batch(self, grays: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, H, W) uint8 → :func:`dense_maps` of the batch, on the CPU, one forward pass."""
+        x = torch.from_numpy(np.ascontiguousarray(grays)).to(self._device, torch.float32)[:, None] / 255.0
+        with self._lock, torch.inference_mode():
+            maps = dense_maps(self._net, x)
+        return tuple(m.float().cpu() for m in maps)  # type: ignore[return-value]
+
+    def _keypoints(self, heat: torch.Tensor, reliability: torch.Tensor, mask: np.ndarray | None,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg: XFeatConfig = self.config  # type: ignore[assignment]
+        if mask is not None:
+            heat = heat * torch.from_numpy(mask > 0)
+        peaks = nms(heat[None], cfg.nms_radius)[0] > cfg.detection_threshold
+        scores = torch.where(peaks, heat * reliability, torch.zeros_like(heat))
+        points, values = select_keypoints(scores, 0.0, cfg.border, cfg.max_keypoints)
+        return refine_keypoints(heat, points, cfg.refine_radius), values
+
+    def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
+        size = self.keypoint_size
+        return tuple(cv2.KeyPoint(float(x), float(y), size, -1.0, float(s), 0, -1)
+                     for (x, y), s in zip(points.tolist(), scores.tolist()))
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        heat, _, reliability = self.dense(gray)
+        return self._to_keypoints(*self._keypoints(heat, reliability, mask))
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
+        keypoints = unique_locations(keypoints)
+        _, desc, _ = self.dense(gray)
+        points = torch.from_numpy(keypoints_to_array(keypoints)).float()
+        with torch.inference_mode():
+            out = sample_descriptors(desc, points).numpy()
+        return keypoints, np.ascontiguousarray(out, dtype=np.float32)
+
+    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
+        """Equal-size images run through the network together (:func:`same_size_batches`)."""
+        results: list[Any] = [None] * len(grays)
+        for batch in same_size_batches(grays):
+            heat, desc, reliability = self.dense_batch(np.stack([grays[i] for i in batch]))
+            for k, i in enumerate(batch):
+                results[i] = self._describe(heat[k], desc[k], reliability[k], masks[i])
+        return results
+
+    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        heat, desc, reliability = self.dense(gray)
+        return self._describe(heat, desc, reliability, mask)
+
+    def _describe(self, heat: torch.Tensor, desc: torch.Tensor, reliability: torch.Tensor, mask: np.ndarray | None,
+                  ) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints and descriptors of one image's (H, W) heatmap, (D, Hc, Wc) descriptor map
+        and (H, W) reliability."""
+        points, scores = self._keypoints(heat, reliability, mask)
+        if points.shape[0] == 0:
+            return (), None
+        with torch.inference_mode():
+            out = sample_descriptors(desc, points).numpy()
+        return self._to_keypoints(points, scores), np.ascontiguousarray(out, dtype=np.float32)
+
+
+def XFeat_create(**params: Any) -> XFeat:  # noqa: N802 (OpenCV naming)
+    """Create an :class:`XFeat`, e.g. ``XFeat_create(max_keypoints=2048)``."""
+    return XFeat(**params)
