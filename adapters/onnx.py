@@ -402,7 +402,8 @@ def export_onnx(
     proto = onnx.load(str(out))
     metadata = {
         "model": spec.name, "flavour": flavour, "descriptor_dim": str(spec.descriptor_dim),
-        "keypoint_size": repr(float(spec.keypoint_size)), "integer_keypoints": "1" if params["refine_radius"] == 0 else "0",
+        "keypoint_size": repr(float(spec.keypoint_size)),
+        "integer_keypoints": "1" if params["refine_radius"] == 0 else "0",
         "params": json.dumps(params),
     }
     for key, value in metadata.items():

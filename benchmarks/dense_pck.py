@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         features[label] = cvlearned.create(name, **params)
     machine = f"{cpu_name()}, {os.cpu_count()} logical CPUs, torch threads={args.threads}, {platform.system()}"
     lines = [f"Dense PCK, {datetime.date.today().isoformat()}, {machine}; command: "
-             "`python benchmarks/dense_pck.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:]) + "`", ""]
+             "`python benchmarks/dense_pck.py "
+             + " ".join(argv if argv is not None else __import__("sys").argv[1:]) + "`", ""]
     report: dict = {"date": datetime.date.today().isoformat(), "machine": machine, "datasets": {}}
     out = Path(args.out) if args.out else None
     if out:

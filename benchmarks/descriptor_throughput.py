@@ -38,7 +38,8 @@ def _median_seconds(fn, repeats: int, sync=lambda: None) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, nargs="+", default=[1])
-    parser.add_argument("--batch", type=int, default=512, help="patches per forward pass (HardNet's compute() default: 512)")
+    parser.add_argument("--batch", type=int, default=512,
+                        help="patches per forward pass (HardNet's compute() default: 512)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--out")
     args = parser.parse_args(argv)

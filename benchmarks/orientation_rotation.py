@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-keypoints", type=int, default=1000)
     parser.add_argument("--limit", type=int, help="use only the first N held-out photos")
     parser.add_argument("--orinet-weights", help="OriNet state dict (default: the shipped orinet-v1.pt)")
-    parser.add_argument("--learned-only", action="store_true", help="run only the learned-orientation rows (to compare weights)")
+    parser.add_argument("--learned-only", action="store_true",
+                        help="run only the learned-orientation rows (to compare weights)")
     parser.add_argument("--out", help="folder for results.md and results.json")
     args = parser.parse_args(argv)
     angles = [float(a) for a in args.angles.split(",")]

@@ -68,6 +68,7 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
     import cvlearned.models.hardnet as hardnet
     import cvlearned.models.superpoint as superpoint
     import cvlearned.models.ucn as ucn
+    import cvlearned.models.xfeat as xfeat
 
     hooks = [(feature, "_prepare", "image preparation"), (feature, "_prepare_mask", "image preparation"),
              (feature2d, "_unscale", "keypoint conversion")]
@@ -81,13 +82,20 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
         return hooks + [
             (feature, "dense", "image preparation"), (feature._net, "forward", "network"),
             (superpoint, "heatmap_from_logits", "NMS/selection"), (feature, "_keypoints", "NMS/selection"),
-            (superpoint, "sample_descriptors", "descriptor sampling"), (feature, "_to_keypoints", "keypoint conversion"),
+            (superpoint, "sample_descriptors", "descriptor sampling"),
+            (feature, "_to_keypoints", "keypoint conversion"),
         ]
     if isinstance(feature, ucn.UCN):
         return hooks + [
             (feature, "_detector_keypoints", "detection (SIFT)"), (ucn, "sanitize_detected", "keypoint conversion"),
             (feature, "raw_map", "image preparation"), (feature._net, "forward_raw", "network"),
             (feature, "_map_keypoints", "NMS/selection"), (feature, "_describe", "descriptor sampling"),
+        ]
+    if isinstance(feature, xfeat.XFeat):  # the reliability upsampling counts as image preparation
+        return hooks + [
+            (feature, "dense_batch", "image preparation"), (feature._net, "forward", "network"),
+            (xfeat, "heatmap_from_logits", "NMS/selection"), (feature, "_keypoints", "NMS/selection"),
+            (xfeat, "sample_descriptors", "descriptor sampling"), (feature, "_to_keypoints", "keypoint conversion"),
         ]
     raise TypeError(f"no stage hooks for {type(feature).__name__}")
 

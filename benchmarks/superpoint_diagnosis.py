@@ -88,10 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             described(hardnet, k0, k1), described(sift, k0, k1), described(sp, s0, s1), mma3(s0, sd0, s1, sd1, H),
         ))
     r = np.mean(np.array(rows), axis=0)
-    print("| weights | threshold | kpts | rep@3 | MMA@3 own desc | hardnet-lite desc on its kpts | SIFT desc on its kpts "
-          "| its desc on SIFT kpts | SIFT on SIFT kpts |")
+    print("| weights | threshold | kpts | rep@3 | MMA@3 own desc | hardnet-lite desc on its kpts "
+          "| SIFT desc on its kpts | its desc on SIFT kpts | SIFT on SIFT kpts |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {args.weights or 'shipped'} | {args.threshold} | {r[0]:.0f} | " + " | ".join(f"{v:.3f}" for v in r[1:]) + " |")
+    print(f"| {args.weights or 'shipped'} | {args.threshold} | {r[0]:.0f} | "
+          + " | ".join(f"{v:.3f}" for v in r[1:]) + " |")
     return 0
 
 

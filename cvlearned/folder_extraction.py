@@ -149,7 +149,8 @@ def extract_images(
             if batch_size == 1:
                 results = [feature.detectAndCompute(image, None) for _, image in readable]
             else:
-                results = list(zip(*feature.detectAndCompute([image for _, image in readable], None))) if readable else []
+                results = (list(zip(*feature.detectAndCompute([image for _, image in readable], None)))
+                           if readable else [])
             described = dict(zip((name for name, _ in readable), results))
             for name, image, error in batch:
                 if image is None:

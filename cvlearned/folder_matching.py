@@ -23,8 +23,8 @@ from tqdm import tqdm
 from cvlearned import io
 from cvlearned.matchers.base import DescriptorMatcher
 
-__all__ = ["MatchReport", "check_pair_names", "create_file_matcher", "exhaustive_pairs", "match_pairs", "match_scores", "pair_indices",
-           "pending_pairs", "sequential_pairs"]
+__all__ = ["MatchReport", "check_pair_names", "create_file_matcher", "exhaustive_pairs", "match_pairs", "match_scores",
+           "pair_indices", "pending_pairs", "sequential_pairs"]
 
 PathLike = str | os.PathLike
 

@@ -22,7 +22,8 @@ def write_image_folder(folder: Path, size: tuple[int, int] = (320, 240)) -> Path
     base = cv2.resize(photos[0], size, interpolation=cv2.INTER_AREA)
     w, h = size
     shifted = cv2.warpAffine(base, cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.05), size)
-    images = [base, cv2.resize(photos[1], size), shifted, cv2.resize(photos[2], size), np.ascontiguousarray(base[:, ::-1])]
+    images = [base, cv2.resize(photos[1], size), shifted, cv2.resize(photos[2], size),
+              np.ascontiguousarray(base[:, ::-1])]
     for name, image in zip(READABLE, images):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / name), image)

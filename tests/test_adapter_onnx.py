@@ -79,7 +79,9 @@ def blob(bgr: np.ndarray) -> np.ndarray:
     return (cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
 
 
-def assert_same_features(ref, got, *, slack: float = 0.01, pos_tol: float = 1e-3, integer: bool = True) -> dict[str, float]:
+def assert_same_features(
+    ref, got, *, slack: float = 0.01, pos_tol: float = 1e-3, integer: bool = True
+) -> dict[str, float]:
     """``ref`` and ``got`` are (keypoints, descriptors) of the PyTorch and the ONNX path.
 
     Keypoints are paired with the nearest reference keypoint within ``pos_tol``; at most
@@ -209,7 +211,8 @@ def test_no_limit_and_overrides(feature, weights, astronaut, tmp_path) -> None:
 
 @pytest.mark.parametrize(("h", "w"), [(5, 7), (8, 8), (9, 17), (31, 2)])
 def test_tiny_images(weights, tmp_path, h: int, w: int) -> None:
-    feature = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0, refine_radius=0)
+    feature = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0,
+                         refine_radius=0)
     path = export_onnx(feature, tmp_path / "tiny.onnx", flavour="aliked", max_keypoints=50)
     image = np.random.default_rng(h * w).integers(0, 256, (h, w), dtype=np.uint8)
     ref = SuperPoint(weights=weights, device="cpu", border=0, nms_radius=1, detection_threshold=0.0,

@@ -90,7 +90,8 @@ def test_corners_outside_the_disc_are_ignored():
 def test_rotate_patches_equals_extracting_the_rotated_patch():
     gray = _gray("astronaut", (512, 512))
     pyramid = build_pyramid(gray)
-    kps = [cv2.KeyPoint(200.0, 220.0, 8.0, -1), cv2.KeyPoint(300.3, 150.2, 5.0, -1), cv2.KeyPoint(256.0, 300.0, 20.0, -1)]
+    kps = [cv2.KeyPoint(200.0, 220.0, 8.0, -1), cv2.KeyPoint(300.3, 150.2, 5.0, -1),
+           cv2.KeyPoint(256.0, 300.0, 20.0, -1)]
     big = extract_patches(pyramid, kps, 48, 9.0)  # upright, same pixel step as 32 px at 6 x size
     assert torch.equal(centre_crop(big), extract_patches(pyramid, kps, 32, 6.0))
     angles = [37.0, 250.0, 123.0]
@@ -118,7 +119,8 @@ def test_orientation_loss_hand_computed():
     assert float(orientation_loss(a, b)) == pytest.approx(np.sqrt(0.8) / 2, abs=1e-3)
     assert float(orientation_loss(a, a.clone())) == pytest.approx(0.0, abs=1e-3)
     combined = orientation_loss(a, b, triplet_weight=0.5)
-    assert float(combined) == pytest.approx(float(orientation_loss(a, b)) + 0.5 * float(hardnet_triplet_loss(a, b)), abs=1e-5)
+    expected = float(orientation_loss(a, b)) + 0.5 * float(hardnet_triplet_loss(a, b))
+    assert float(combined) == pytest.approx(expected, abs=1e-5)
 
 
 class _Fixed(torch.nn.Module):
@@ -153,10 +155,18 @@ def test_few_training_steps_lower_the_loss_and_resume(tmp_path):
     import dataclasses
 
     from cvlearned.training.patch_pairs import mine_pair
-    from cvlearned.training.train_orinet import TrainConfig, default_mining, evaluate, frozen_descriptor, load_config, train
+    from cvlearned.training.train_orinet import (
+        TrainConfig,
+        default_mining,
+        evaluate,
+        frozen_descriptor,
+        load_config,
+        train,
+    )
 
     mining = dataclasses.replace(default_mining(), max_keypoints_per_image=150)
-    pairs = [mine_pair(np.random.default_rng([0, i]), bundled_photo(name), mining) for i, name in enumerate(("astronaut", "coffee"))]
+    pairs = [mine_pair(np.random.default_rng([0, i]), bundled_photo(name), mining)
+             for i, name in enumerate(("astronaut", "coffee"))]
     a = np.concatenate([p[0] for p in pairs])
     b = np.concatenate([p[1] for p in pairs])
     assert a.shape[1:] == (48, 48) and len(a) >= 64
@@ -201,8 +211,10 @@ def test_learned_orientation_follows_image_rotation(learned):
             rotated = cv2.warpAffine(gray, H[:2], (w, h), flags=cv2.INTER_LINEAR)
             pts = cv2.perspectiveTransform(np.float32([kp.pt for kp in keypoints]).reshape(-1, 1, 2), H).reshape(-1, 2)
             margin = 3 * np.array([kp.size for kp in keypoints])  # patch half-side stays in view
-            inside = (pts[:, 0] >= margin) & (pts[:, 0] <= w - 1 - margin) & (pts[:, 1] >= margin) & (pts[:, 1] <= h - 1 - margin)
-            mapped = [cv2.KeyPoint(float(p[0]), float(p[1]), kp.size, 0.0) for p, kp, ok in zip(pts, keypoints, inside) if ok]
+            inside = ((pts[:, 0] >= margin) & (pts[:, 0] <= w - 1 - margin)
+                      & (pts[:, 1] >= margin) & (pts[:, 1] <= h - 1 - margin))
+            mapped = [cv2.KeyPoint(float(p[0]), float(p[1]), kp.size, 0.0)
+                      for p, kp, ok in zip(pts, keypoints, inside) if ok]
             kept, _ = learned.compute(rotated, mapped)  # compute() replaces the angle
             before = np.array([kp.angle for kp, ok in zip(keypoints, inside) if ok])
             after = np.array([kp.angle for kp in kept])
@@ -249,7 +261,8 @@ def test_learned_orientation_makes_upright_corners_rotation_invariant():
     rotated = cv2.warpAffine(gray, H[:2], (w, h), flags=cv2.INTER_LINEAR)
     mma = {}
     for orientation in ("learned", "upright"):
-        feat = cvlearned.HardNet_create(detector=cv2.FastFeatureDetector_create(), orientation=orientation, max_keypoints=300)
+        feat = cvlearned.HardNet_create(detector=cv2.FastFeatureDetector_create(), orientation=orientation,
+                                        max_keypoints=300)
         k0, d0 = feat.detectAndCompute(gray, None)
         k1, d1 = feat.detectAndCompute(rotated, None)
         m, _ = match_descriptors(d0, d1, mutual=True, ratio=0.8)

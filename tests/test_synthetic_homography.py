@@ -121,7 +121,8 @@ def test_sample_homography_properties(seed, w, h):
     _, wz = _apply(H, corners)
     assert np.all(wz > 0)
     # ... and the central half of the image maps into view
-    c = np.array([[cx - w / 4, cy - h / 4], [cx + w / 4, cy - h / 4], [cx + w / 4, cy + h / 4], [cx - w / 4, cy + h / 4]])
+    c = np.array([[cx - w / 4, cy - h / 4], [cx + w / 4, cy - h / 4],
+                  [cx + w / 4, cy + h / 4], [cx - w / 4, cy + h / 4]])
     p, _ = _apply(H, c)
     assert np.all((p[:, 0] >= -0.5) & (p[:, 0] < w - 0.5) & (p[:, 1] >= -0.5) & (p[:, 1] < h - 0.5))
     # well conditioned in normalised coordinates

@@ -71,7 +71,8 @@ def test_sos_regularizer():
     p = torch.nn.functional.normalize(a + 0.3 * torch.randn(12, 8, generator=torch.Generator().manual_seed(1)), dim=1)
     assert float(sos_regularizer(a, p, knn=3)) == pytest.approx(_sos_reference(a.numpy(), p.numpy(), 3), abs=1e-4)
     combined = descriptor_loss(a, p, sos_weight=2.0, knn=3)
-    assert float(combined) == pytest.approx(float(hardnet_triplet_loss(a, p)) + 2 * float(sos_regularizer(a, p, 3)), abs=1e-5)
+    expected = float(hardnet_triplet_loss(a, p)) + 2 * float(sos_regularizer(a, p, 3))
+    assert float(combined) == pytest.approx(expected, abs=1e-5)
 
 
 # ------------------------------------------------------------------------- mining

@@ -208,7 +208,8 @@ def test_pad_to_stride_and_cell_centres():
     x = torch.arange(15.0).reshape(1, 1, 3, 5)
     padded = pad_to_stride(x, 4)
     assert padded.shape == (1, 1, 4, 8) and torch.equal(padded[..., :3, :5], x)
-    assert torch.equal(padded[..., 3, :5], x[..., 2, :]) and torch.equal(padded[..., :3, 7], x[..., :, 4])  # edge repeated
+    # edge repeated
+    assert torch.equal(padded[..., 3, :5], x[..., 2, :]) and torch.equal(padded[..., :3, 7], x[..., :, 4])
     centres = cell_centres(2, 3, 4)
     assert centres.tolist() == [[1.5, 1.5], [5.5, 1.5], [9.5, 1.5], [1.5, 5.5], [5.5, 5.5], [9.5, 5.5]]
 
@@ -407,7 +408,9 @@ def test_map_and_d2net_keypoints_follow_a_shift_by_two_cells(ucn_file, photo_gra
     b = np.ascontiguousarray(photo_gray[20:180, 8:248])  # b(x) = a(x + 8)
     dense_a, dense_b = feat.computeDense(a), feat.computeDense(b)
     assert np.allclose(dense_b[8:-8, 8:-10], dense_a[8:-8, 10:-8], atol=1e-4)
-    interior = lambda pts: pts[(pts[:, 0] > 40) & (pts[:, 0] < 190) & (pts[:, 1] > 40) & (pts[:, 1] < 120)]
+    def interior(pts):
+        return pts[(pts[:, 0] > 40) & (pts[:, 0] < 190) & (pts[:, 1] > 40) & (pts[:, 1] < 120)]
+
     pts_a = interior(_points(feat.detect(a)))
     pts_b = interior(_points(feat.detect(b)) + [8.0, 0.0])
     assert len(pts_a) > 10 and np.allclose(np.array(sorted(pts_a.tolist())), np.array(sorted(pts_b.tolist())),

@@ -88,7 +88,8 @@ def _photos() -> list[tuple[str, np.ndarray]]:
 def _source(cfg, reconstructions: Path) -> PairSource:
     from cvlearned.training.sfm_crops import sfm_crop_source
 
-    return PairSource(_photos(), None, cfg.pairs, sfm_crop_source(cfg.sfm, reconstructions, cfg.pairs.image_size), cfg.sfm.fraction)
+    crops = sfm_crop_source(cfg.sfm, reconstructions, cfg.pairs.image_size)
+    return PairSource(_photos(), None, cfg.pairs, crops, cfg.sfm.fraction)
 
 
 def _is_sfm_crop(pair) -> bool:

@@ -44,7 +44,9 @@ def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = N
     return Extraction(tuple(keypoints), points, descriptors, feature.defaultNorm(), ms)
 
 
-def detect_strongest(detector: Feature2D, image: np.ndarray, max_keypoints: int | None = None) -> tuple[cv2.KeyPoint, ...]:
+def detect_strongest(
+    detector: Feature2D, image: np.ndarray, max_keypoints: int | None = None
+) -> tuple[cv2.KeyPoint, ...]:
     """``detector.detect`` on ``image``, keeping the ``max_keypoints`` strongest if set."""
     keypoints = tuple(detector.detect(image, None))
     if max_keypoints is not None and len(keypoints) > max_keypoints:

@@ -43,7 +43,8 @@ from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patche
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
 
-__all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet", "HardNet_create", "build_net", "detector_name"]
+__all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet",
+           "HardNet_create", "build_net", "detector_name"]
 
 DESCRIPTOR_DIM = 128
 PATCH_SIZE = 32

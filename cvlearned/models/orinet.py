@@ -48,7 +48,8 @@ PATCH_SIZE = 32
 def disc_mask(size: int = PATCH_SIZE, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(size, size) weights: 1 inside the inscribed disc (radius ``size/2``), linear 1-px edge."""
     c = (size - 1) / 2.0
-    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
+    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64),
+                            indexing="ij")
     r = torch.sqrt((xx - c) ** 2 + (yy - c) ** 2)
     return torch.clamp(size / 2.0 - r, 0.0, 1.0).to(dtype)
 
@@ -62,7 +63,8 @@ class OriNet(nn.Module):
         layers: list[nn.Module] = []
         cin = 1
         for cout, stride in zip(widths, strides):
-            layers += [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+                       nn.ReLU(inplace=True)]
             cin = cout
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(cin, 2, PATCH_SIZE // 8, bias=True)

@@ -197,7 +197,8 @@ def refine_keypoints(heat: torch.Tensor, points: torch.Tensor, radius: int) -> t
     padded = F.pad(heat[None], (radius, radius, radius, radius))[0]  # (H + 2r, W + 2r)
     offsets = torch.arange(-radius, radius + 1, device=heat.device)
     xs, ys = points[:, 0].long() + radius, points[:, 1].long() + radius
-    index = (ys[:, None, None] + offsets[None, :, None]) * padded.shape[1] + (xs[:, None, None] + offsets[None, None, :])
+    index = ((ys[:, None, None] + offsets[None, :, None]) * padded.shape[1]
+             + (xs[:, None, None] + offsets[None, None, :]))
     window = padded.reshape(-1)[index]  # (N, k, k) [dy, dx]
     weights = window / window.sum(dim=(1, 2), keepdim=True).clamp_min(1e-12)
     dx = (weights.sum(dim=1) * offsets.to(weights.dtype)).sum(dim=1)

@@ -26,7 +26,9 @@ def hardnet_triplet_loss(
     in its row or its column of the anchor-positive distance matrix ("anchor swap").
     """
     if anchors.shape != positives.shape or anchors.ndim != 2:
-        raise ValueError(f"anchors and positives must both be (B, D), got {tuple(anchors.shape)} and {tuple(positives.shape)}")
+        raise ValueError(
+            f"anchors and positives must both be (B, D), got {tuple(anchors.shape)} and {tuple(positives.shape)}"
+        )
     if anchors.shape[0] < 2:
         raise ValueError("the triplet loss needs a batch of at least 2 pairs")
     dist = pairwise_distances(anchors, positives, eps)

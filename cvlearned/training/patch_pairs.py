@@ -145,7 +145,8 @@ def footprint(frames: np.ndarray, patch_size: int) -> np.ndarray:
 
 
 def inside_image(points: np.ndarray, w: int, h: int) -> np.ndarray:
-    return np.all((points[..., 0] >= 0) & (points[..., 0] <= w - 1) & (points[..., 1] >= 0) & (points[..., 1] <= h - 1), axis=-1)
+    return np.all((points[..., 0] >= 0) & (points[..., 0] <= w - 1) & (points[..., 1] >= 0) & (points[..., 1] <= h - 1),
+                  axis=-1)
 
 
 def _to_keypoints(pts: np.ndarray, size: np.ndarray, angle: np.ndarray) -> list[cv2.KeyPoint]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cached_arrays", 
-    "save_checkpoint", "resume", "warmup_linear_decay", "setup_logging", "export_weights", "StepSchedule",
-    "run_steps",
+__all__ = [
+    "cached_arrays", "save_checkpoint", "resume", "warmup_linear_decay", "setup_logging", "export_weights",
+    "StepSchedule", "run_steps",
 ]
 
 
@@ -148,7 +148,9 @@ def run_steps(
     return history
 
 
-def cached_arrays(path: Path, names: Sequence[str], compute: Callable[[], Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+def cached_arrays(
+    path: Path, names: Sequence[str], compute: Callable[[], Sequence[np.ndarray]]
+) -> tuple[np.ndarray, ...]:
     """The arrays ``names`` of the ``.npz`` cache file ``path``; when it is absent, ``compute()``
     (one array per name) written there first, through a temporary file renamed into place so
     an interrupted run leaves no partial cache."""

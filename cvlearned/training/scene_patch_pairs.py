@@ -124,8 +124,10 @@ def mine_scene_pair(rng: np.random.Generator, image0: np.ndarray, image1: np.nda
     if not keypoints:
         return empty, empty
     pts, size, angle = dedupe_keypoints(keypoints)
-    frames = keypoint_frames([cv2.KeyPoint(float(x), float(y), float(s), float(a)) for (x, y), s, a in zip(pts, size, angle)],
-                             P, cfg.patch_scale, upright=cfg.upright)
+    frames = keypoint_frames(
+        [cv2.KeyPoint(float(x), float(y), float(s), float(a)) for (x, y), s, a in zip(pts, size, angle)],
+        P, cfg.patch_scale, upright=cfg.upright,
+    )
     M, error = fit_patch_affine(gt, frames, P)
     J = np.transpose(M[:, :2, :], (0, 2, 1))
     pts_b = np.einsum("nk,nkj->nj", np.c_[pts, np.ones(len(pts))], M)

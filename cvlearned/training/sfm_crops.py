@@ -37,7 +37,9 @@ __all__ = ["SfmCropSource", "crop_pair", "sfm_crop_source"]
 PathLike = str | os.PathLike
 
 
-def _window(rng: np.random.Generator, anchor: np.ndarray, size: tuple[int, int], image_shape: tuple[int, int]) -> np.ndarray:
+def _window(
+    rng: np.random.Generator, anchor: np.ndarray, size: tuple[int, int], image_shape: tuple[int, int]
+) -> np.ndarray:
     """(x0, y0) top-left of a ``size`` = (w, h) window inside ``image_shape`` (h, w) holding ``anchor``
     (as far as the image allows), placed at random."""
     (w, h), (H, W) = size, image_shape

@@ -33,8 +33,8 @@ from cvlearned.evaluation import match_truth
 from cvlearned.pose_pair_export import PairCandidate, candidate_pairs, sample_pairs
 from cvlearned.reconstruction_io import Reconstruction, load_reconstruction, relative_pose
 
-__all__ = ["SfmScenesConfig", "SfmPairsConfig", "check_sfm_int", "SfmPair", "epipolar_distance", "essential_from_pose", "load_sfm_pairs", "sample_sfm_pairs",
-           "sfm_pair", "shared_observations"]
+__all__ = ["SfmScenesConfig", "SfmPairsConfig", "check_sfm_int", "SfmPair", "epipolar_distance", "essential_from_pose",
+           "load_sfm_pairs", "sample_sfm_pairs", "sfm_pair", "shared_observations"]
 
 PathLike = str | os.PathLike
 #: default minimum number of 3-D points a pair shares (as ``cvlearned data pose-pairs``)

@@ -45,8 +45,8 @@ from cvlearned.training.patch_pairs import footprint, inside_image, resize_photo
 from cvlearned.training.run_state import cached_arrays
 from cvlearned.training.sfm_pairs import SfmScenesConfig, check_sfm_int
 
-__all__ = ["SfmPatchConfig", "observation_frames", "track_pairs", "mine_reconstruction", "mine_scene", "mine_sfm_patch_pairs",
-           "load_or_mine_sfm"]
+__all__ = ["SfmPatchConfig", "observation_frames", "track_pairs", "mine_reconstruction", "mine_scene",
+           "mine_sfm_patch_pairs", "load_or_mine_sfm"]
 
 PathLike = str | os.PathLike
 

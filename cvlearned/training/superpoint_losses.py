@@ -39,7 +39,8 @@ from cvlearned.models.superpoint import CELL, sample_descriptors
 from cvlearned.training.ucn_losses import correspondence_infonce_loss
 
 __all__ = [
-    "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss", "infonce_descriptor_loss", "infonce_terms", "InfoNCETerms",
+    "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss",
+    "infonce_descriptor_loss", "infonce_terms", "InfoNCETerms",
     "sparse_descriptor_loss", "warp_heatmap", "heatmap_consistency_loss",
 ]
 

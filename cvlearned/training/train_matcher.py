@@ -232,7 +232,8 @@ def train_matcher(
 def _parser() -> argparse.ArgumentParser:
     parser = trainer_parser("matcher", __doc__)
     parser.add_argument("stage", choices=STAGES, help="training stage")
-    parser.add_argument("--feature", type=feature_name, help="registered feature whose descriptors to match (default sift)")
+    parser.add_argument("--feature", type=feature_name,
+                        help="registered feature whose descriptors to match (default sift)")
     parser.add_argument("--preset", help="matcher architecture (default lightglue-lite)")
     parser.add_argument("--images", required=True, help="folder of training photos")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, log)")

@@ -115,7 +115,9 @@ class TrainConfig:
                 f"{DESC_SCALE}/{DESC_PATCH}, got {m.patch_scale}/{m.patch_size}"
             )
         if m.patch_size < DESC_PATCH * 2**0.5 + 2 or (m.patch_size - DESC_PATCH) % 2:
-            raise ValueError(f"mining.patch_size must be even and >= {int(DESC_PATCH * 2**0.5 + 2)}, got {m.patch_size}")
+            raise ValueError(
+                f"mining.patch_size must be even and >= {int(DESC_PATCH * 2**0.5 + 2)}, got {m.patch_size}"
+            )
 
 
 def load_config(path: str | os.PathLike | None, **overrides: Any) -> TrainConfig:
@@ -183,7 +185,13 @@ def evaluate(orinet, descriptor, va: np.ndarray, vb: np.ndarray, seed: int = 0, 
     """
     import torch
 
-    from cvlearned.models.orinet import angular_difference, angles_to_vectors, centre_crop, rotate_patches, vectors_to_angles
+    from cvlearned.models.orinet import (
+        angular_difference,
+        angles_to_vectors,
+        centre_crop,
+        rotate_patches,
+        vectors_to_angles,
+    )
 
     was_training = orinet.training
     orinet.eval()

@@ -37,7 +37,8 @@ from cvlearned.training.ucn_config import PairsConfig
 
 __all__ = [
     "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
-    "iter_scene_pairs", "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences", "PairSource",
+    "iter_scene_pairs", "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences",
+    "PairSource",
 ]
 
 
