@@ -63,8 +63,10 @@ def test_stitch_recovers_focal_rotations_and_extent(sequence, feature: str) -> N
 
 
 #: features known to fail here (model cards); strict, so an improved model makes this fail.
-#: Empty since superpoint-lite-v4 connects all 4 frames (v3 connected 3).
-KNOWN_WEAK: dict[str, str] = {}
+#: superpoint-lite-v4 and later connect all 4 frames (v3 connected 3).
+KNOWN_WEAK: dict[str, str] = {
+    "xfeat-lite": "xfeat-lite-v1 finds too few confident matches between the frames (weights/xfeat-lite-v1.md)",
+}
 
 
 @pytest.mark.parametrize(

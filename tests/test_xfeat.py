@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cvlearned.models.xfeat import XFeat, XFeatConfig, build_net, infer_preset
-from cvlearned.models.xfeat_net import XFeatNet, count_parameters, instance_normalise
+from cvlearned.models.xfeat_net import XFeatNet, count_macs, count_parameters, instance_normalise
 from cvlearned.training.run_state import export_weights
 
 
@@ -38,6 +38,7 @@ def test_network_shapes_and_size() -> None:
     assert torch.allclose(desc.norm(dim=1), torch.ones(2, 12, 17), atol=1e-5)
     assert float(rel.min()) >= 0.0 and float(rel.max()) <= 1.0
     assert count_parameters(net) == 657_910  # the paper's 0.66 M
+    assert count_macs(net) == 1_310_976_000 == count_macs(net.fuse_batchnorm())  # at 640x480
 
 
 def test_fuse_batchnorm_keeps_outputs(random_file) -> None:
@@ -109,11 +110,20 @@ def test_feature_max_keypoints_and_mask(random_file) -> None:
 
 
 def test_keypoints_are_scored_heatmap_times_reliability(random_file) -> None:
-    """The response of a keypoint is its heatmap value times the upsampled reliability."""
-    feature = XFeat(weights=random_file, device="cpu", detection_threshold=0.01)
+    """The response of a keypoint is its heatmap value times the upsampled reliability (at
+    the integer peak: no sub-pixel refinement here)."""
+    feature = XFeat(weights=random_file, device="cpu", detection_threshold=0.01, refine_radius=0)
     image = _texture(2)
     heat, _, reliability = feature.dense(image)
     for k in feature.detect(image)[:20]:
         x, y = int(k.pt[0]), int(k.pt[1])
         assert k.response == pytest.approx(float(heat[y, x] * reliability[y, x]), rel=1e-5)
         assert float(heat[y, x]) > 0.01
+
+
+def test_shipped_model_regression_mma3() -> None:
+    """The shipped xfeat-lite keeps the MMA@3 its model card records on the bundled set,
+    within 2 sd of that value over generated sets."""
+    from regression_sets import check_shipped_model_regression
+
+    check_shipped_model_regression("xfeat-lite", device="cpu")

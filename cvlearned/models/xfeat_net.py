@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["XFeatNet", "BasicLayer", "count_parameters", "instance_normalise"]
+__all__ = ["XFeatNet", "BasicLayer", "count_macs", "count_parameters", "instance_normalise"]
 
 CELL = 8
 
@@ -109,6 +109,25 @@ class XFeatNet(nn.Module):
         """Fold every batch norm into its convolution (inference only; call in eval mode); returns self."""
         _fuse_all(self)
         return self
+
+
+def count_macs(net: nn.Module, height: int = 480, width: int = 640) -> int:
+    """Multiply-accumulates of the convolutions in one forward pass of a (1, 1, height, width) image."""
+    total = 0
+
+    def count(module: nn.Conv2d, _inputs: object, output: torch.Tensor) -> None:
+        nonlocal total
+        kh, kw = module.kernel_size
+        total += output.numel() * module.in_channels * kh * kw // module.groups
+
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            net(torch.zeros(1, 1, height, width))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
 
 
 def count_parameters(net: nn.Module) -> int:
