@@ -77,6 +77,7 @@ __all__ = [
     "export_onnx",
     "gray_from_rgb",
     "import_onnx",
+    "output_file",
 ]
 
 FLAVOURS = ("disk", "aliked")
@@ -87,6 +88,17 @@ FROM_MODEL: Any = "from-model"
 #: fixed-point weights of OpenCV's 8-bit RGB→gray (sum 2**15): bit-exact with cv2.cvtColor
 GRAY_WEIGHTS = (9798, 19235, 3735)  # R, G, B
 GRAY_SHIFT = 15
+
+
+def output_file(path: str | os.PathLike) -> Path:
+    """``Path(path)`` for an export to write: IsADirectoryError for a folder,
+    FileNotFoundError when its folder does not exist."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(f"{str(out)!r} is a directory; pass a file path")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"directory {str(out.parent)!r} does not exist")
+    return out
 
 
 def import_onnx() -> ModuleType:
@@ -374,11 +386,7 @@ def export_onnx(
             f"carry refine_radius={params['refine_radius']}: export flavour='aliked' (float keypoints) "
             "or pass refine_radius=0 for integer keypoints"
         )
-    out = Path(path)
-    if out.is_dir():
-        raise IsADirectoryError(f"{str(out)!r} is a directory; pass a file path")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"directory {str(out.parent)!r} does not exist")
+    out = output_file(path)
     onnx = import_onnx()
 
     dense = copy.deepcopy(spec.net).float().cpu().eval()

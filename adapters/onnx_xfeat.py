@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvlearned.adapters.onnx import DEFAULT_OPSET, OPSETS, import_onnx
+from cvlearned.adapters.onnx import DEFAULT_OPSET, OPSETS, import_onnx, output_file
 from cvlearned.models.onnx_runtime import METADATA_PREFIX
 
 __all__ = ["OUTPUT_NAMES", "export_xfeat_onnx"]
@@ -86,11 +86,7 @@ def export_xfeat_onnx(model: Any, path: str | os.PathLike, *, opset: int = DEFAU
         raise TypeError(f"export_xfeat_onnx needs an XFeat feature or an XFeatNet, got {type(model).__name__}")
     if isinstance(opset, bool) or opset not in OPSETS:
         raise ValueError(f"opset must be an int in [{OPSETS.start}, {OPSETS.stop - 1}], got {opset!r}")
-    out = Path(path)
-    if out.is_dir():
-        raise IsADirectoryError(f"{str(out)!r} is a directory; pass a file path")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"directory {str(out.parent)!r} does not exist")
+    out = output_file(path)
     onnx = import_onnx()
     net = copy.deepcopy(net).float().cpu().eval().to(memory_format=torch.contiguous_format)
     if any(isinstance(m, nn.BatchNorm2d) for m in net.modules()):

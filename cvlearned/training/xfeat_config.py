@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from cvlearned.config import check_int_range, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
 from cvlearned.training.config_io import load_yaml_config
+from cvlearned.training.superpoint_config import JointConfig
 
 __all__ = ["XFeatTrainConfig", "load_config"]
 
@@ -30,14 +31,9 @@ class XFeatTrainConfig:
     descriptor_weight: float = 1.0
     reliability_weight: float = 0.5
     temperature: float = 0.1
-    homography: HomographyDistribution = field(
-        default_factory=lambda: HomographyDistribution(scale=(0.7, 1.4), max_rotation_deg=30.0,
-                                                       max_perspective=0.15, max_translation=0.1, center_region=0.5)
-    )
-    photometric: PhotometricDistribution = field(
-        default_factory=lambda: PhotometricDistribution(gamma=(0.7, 1.4), brightness=30.0, contrast=(0.7, 1.3),
-                                                        shading=0.3, blur_sigma=(0.0, 1.2), noise_std=(0.0, 6.0))
-    )
+    #: the homography and photometric distributions of SuperPoint's joint stage
+    homography: HomographyDistribution = field(default_factory=lambda: JointConfig().homography)
+    photometric: PhotometricDistribution = field(default_factory=lambda: JointConfig().photometric)
     checkpoint_every: int = 200
     log_every: int = 50
     max_minutes: float | None = None
