@@ -141,3 +141,17 @@ def check_choice(config: Any, name: str, choices: tuple[Any, ...]) -> None:
     value = getattr(config, name)
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def check_network_fields(config: Any, presets: Any, paths: tuple[str, ...] = ("weights",)) -> None:
+    """The fields every network feature's config shares: ``preset`` (None or one of
+    ``presets``), the weight-file ``paths`` (None or a path, stored as ``str``) and ``device``
+    (stored as ``str``, e.g. from a ``torch.device``)."""
+    if config.preset is not None:
+        check_choice(config, "preset", tuple(presets))
+    for name in paths:
+        value = getattr(config, name)
+        if value is not None and not isinstance(value, str):
+            object.__setattr__(config, name, str(value))
+    if not isinstance(config.device, str):
+        object.__setattr__(config, "device", str(config.device))

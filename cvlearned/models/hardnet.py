@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
-from cvlearned.config import FeatureConfig, check_choice, check_optional_positive_int, check_range
+from cvlearned.config import FeatureConfig, check_choice, check_network_fields, check_optional_positive_int, check_range
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.keypoints import sanitize_detected, unique_locations
@@ -242,14 +242,7 @@ class HardNetConfig(FeatureConfig):
             )
         if self.keypoint_size is not None:
             check_range(self, "keypoint_size", 1e-3, 1e4)
-        if self.preset is not None:
-            check_choice(self, "preset", tuple(PRESETS))
-        for name in ("weights", "orinet_weights"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                object.__setattr__(self, name, str(value))
-        if not isinstance(self.device, str):
-            object.__setattr__(self, "device", str(self.device))
+        check_network_fields(self, PRESETS, ("weights", "orinet_weights"))
         check_optional_positive_int(self, "batch_size")
         if self.batch_size is None:
             raise ValueError("batch_size must be a positive int")

@@ -37,7 +37,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvlearned.baselines.sift import SIFTConfig, build_sift
-from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
+from cvlearned.config import (
+    FeatureConfig, check_choice, check_int_range, check_network_fields, check_optional_positive_int,
+    check_range,
+)
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.image_input import as_gray_uint8
@@ -286,13 +289,9 @@ class UCNConfig(FeatureConfig):
         check_optional_positive_int(self, "grid_step")
         if self.grid_step is None:
             raise ValueError("grid_step must be a positive int")
+        check_network_fields(self, PRESETS)
         if self.preset is not None:
-            check_choice(self, "preset", tuple(PRESETS))
             _check_descriptor_dim(self.descriptor_dim, self.preset)
-        if self.weights is not None and not isinstance(self.weights, str):
-            object.__setattr__(self, "weights", str(self.weights))
-        if not isinstance(self.device, str):
-            object.__setattr__(self, "device", str(self.device))
 
 
 def _check_descriptor_dim(value: Any, preset: str) -> None:

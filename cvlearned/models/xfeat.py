@@ -28,7 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from cvlearned import weight_files
-from cvlearned.config import FeatureConfig, check_choice, check_int_range, check_optional_positive_int, check_range
+from cvlearned.config import (
+    FeatureConfig, check_int_range, check_network_fields, check_optional_positive_int,
+    check_range,
+)
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array, unique_locations
@@ -120,16 +123,11 @@ class XFeatConfig(FeatureConfig):
         check_range(self, "detection_threshold", 0.0, 1.0)
         for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
             check_int_range(self, name, 0, top)
-        if self.preset is not None:
-            check_choice(self, "preset", tuple(PRESETS))
+        check_network_fields(self, PRESETS)
         expected = PRESETS[self.preset or "xfeat-lite"].descriptor_dim
         if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
             raise ValueError(f"descriptor_dim must be {expected} for {self.preset or 'xfeat-lite'}, "
                              f"got {self.descriptor_dim!r}")
-        if self.weights is not None and not isinstance(self.weights, str):
-            object.__setattr__(self, "weights", str(self.weights))
-        if not isinstance(self.device, str):
-            object.__setattr__(self, "device", str(self.device))
 
 
 class XFeat(NetworkFeature):
