@@ -3,6 +3,9 @@
 - :mod:`cvlearned.models.hardnet`: the L2-Net/HardNet patch descriptor (presets
   ``hardnet`` and ``hardnet-lite``) described on SIFT keypoints, wrapped as a
   ``cv2.Feature2D``-like :class:`~cvlearned.models.hardnet.HardNet`.
+- :mod:`cvlearned.models.xfeat` (network: :mod:`cvlearned.models.xfeat_net`): the
+  XFeat-family light detector + descriptor ``xfeat-lite``, decoded as OpenCV 5.1's
+  ``cv2.XFeat`` decodes the same network (export: :mod:`cvlearned.adapters.onnx_xfeat`).
 - :mod:`cvlearned.models.register`: registers the learned models that have shipped,
   verified weights in ``cvlearned.create``.
 

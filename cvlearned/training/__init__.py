@@ -10,4 +10,8 @@
   sections): :mod:`~cvlearned.training.sfm_patch_pairs` (patch pairs of SfM tracks),
   :mod:`~cvlearned.training.sfm_pairs` (co-visible pairs, pose, sparse ground truth) and
   :mod:`~cvlearned.training.sfm_crops` (their crops for the dense trainers).
+- XFeat (``cvlearned train xfeat``): :mod:`~cvlearned.training.xfeat_config`,
+  :mod:`~cvlearned.training.xfeat_training` (losses and loop; its pairs are SuperPoint's
+  :func:`~cvlearned.training.superpoint_joint.homography_pair`),
+  :mod:`~cvlearned.training.train_xfeat` (the command).
 """
