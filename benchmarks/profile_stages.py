@@ -95,7 +95,8 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
         return hooks + [
             (feature, "dense_batch", "image preparation"), (feature._net, "forward", "network"),
             (xfeat, "heatmap_from_logits", "NMS/selection"), (feature, "_keypoints", "NMS/selection"),
-            (xfeat, "sample_descriptors", "descriptor sampling"), (feature, "_to_keypoints", "keypoint conversion"),
+            (superpoint, "sample_descriptors", "descriptor sampling"),
+            (feature, "_to_keypoints", "keypoint conversion"),
         ]
     raise TypeError(f"no stage hooks for {type(feature).__name__}")
 

@@ -143,6 +143,16 @@ def check_choice(config: Any, name: str, choices: tuple[Any, ...]) -> None:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
 
 
+def check_detection_fields(config: Any) -> None:
+    """The fields every heatmap detector's config shares (SuperPoint, XFeat): ``max_keypoints``
+    (None or > 0), ``detection_threshold`` in [0, 1], ``nms_radius`` and ``border`` in
+    [0, 64], ``refine_radius`` in [0, 8]."""
+    check_optional_positive_int(config, "max_keypoints")
+    check_range(config, "detection_threshold", 0.0, 1.0)
+    for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
+        check_int_range(config, name, 0, top)
+
+
 def check_network_fields(config: Any, presets: Any, paths: tuple[str, ...] = ("weights",)) -> None:
     """The fields every network feature's config shares: ``preset`` (None or one of
     ``presets``), the weight-file ``paths`` (None or a path, stored as ``str``) and ``device``

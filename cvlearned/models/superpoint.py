@@ -32,10 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvlearned.config import (
-    FeatureConfig, check_int_range, check_network_fields, check_optional_positive_int,
-    check_range,
-)
+from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array, unique_locations
@@ -46,7 +43,8 @@ from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
-    "heatmap_from_logits", "nms", "window_max", "select_keypoints", "refine_keypoints", "heatmap_keypoints",
+    "HeatmapFeature", "heatmap_from_logits", "nms", "window_max", "select_keypoints", "refine_keypoints",
+    "heatmap_keypoints",
     "sample_descriptors", "pad_to_cells",
     "infer_preset", "count_macs", "CELL", "forward_in_strips", "strip_rows",
 ]
@@ -320,10 +318,7 @@ class SuperPointConfig(FeatureConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_optional_positive_int(self, "max_keypoints")
-        check_range(self, "detection_threshold", 0.0, 1.0)
-        for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
-            check_int_range(self, name, 0, top)
+        check_detection_fields(self)
         check_network_fields(self, PRESETS)
         if self.preset is not None:
             expected = PRESETS[self.preset].descriptor_dim
@@ -331,18 +326,71 @@ class SuperPointConfig(FeatureConfig):
                 raise ValueError(f"descriptor_dim must be {expected} for {self.preset}, got {self.descriptor_dim!r}")
 
 
-class SuperPoint(NetworkFeature):
+class HeatmapFeature(NetworkFeature):
+    """A :class:`NetworkFeature` whose network gives a keypoint heatmap and a 1/8 descriptor
+    map (SuperPoint, XFeat): the Feature2D hooks around them.
+
+    Subclasses implement ``dense(gray)`` → maps (the (H, W) heatmap first, the (D, Hc, Wc)
+    descriptor map second, then any of their own), ``dense_batch(grays)`` → the same maps
+    with a leading batch axis, and ``_keypoints(maps, mask)`` → ((N, 2) x, y; (N,) scores).
+    KeyPoint ``size`` = 16 px (the two descriptor cells a bilinear sample spans), ``angle`` = -1.
+    """
+
+    keypoint_size = 2.0 * CELL
+
+    def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
+        size = self.keypoint_size
+        return tuple(
+            cv2.KeyPoint(float(x), float(y), size, -1.0, float(s), 0, -1)
+            for (x, y), s in zip(points.tolist(), scores.tolist())
+        )
+
+    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
+        return self._to_keypoints(*self._keypoints(self.dense(gray), mask))
+
+    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
+        keypoints = unique_locations(keypoints)
+        desc = self.dense(gray)[1]
+        points = torch.from_numpy(keypoints_to_array(keypoints)).float()
+        with torch.inference_mode():
+            out = sample_descriptors(desc, points).numpy()
+        return keypoints, np.ascontiguousarray(out, dtype=np.float32)
+
+    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        return self._describe(self.dense(gray), mask)
+
+    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
+        """Equal-size images run through the network together (:func:`same_size_batches`)."""
+        results: list[Any] = [None] * len(grays)
+        for batch in same_size_batches(grays):
+            maps = self.dense_batch(np.stack([grays[i] for i in batch]))
+            for k, i in enumerate(batch):
+                results[i] = self._describe(tuple(m[k] for m in maps), masks[i])
+        return results
+
+    def _describe(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
+        """Keypoints and descriptors of one image's dense maps."""
+        points, scores = self._keypoints(maps, mask)
+        if points.shape[0] == 0:
+            return (), None
+        with torch.inference_mode():
+            out = sample_descriptors(maps[1], points).numpy()
+        return self._to_keypoints(points, scores), np.ascontiguousarray(out, dtype=np.float32)
+
+
+class SuperPoint(HeatmapFeature):
     """SuperPoint keypoints and 256-d float32 descriptors (unit L2 norm).
 
     KeyPoint fields: ``size`` = 16 px (the two descriptor cells a bilinear sample
     spans), ``response`` = heatmap probability, ``angle`` = -1 (not rotation invariant).
+    The Feature2D hooks are :class:`HeatmapFeature`'s.
     """
 
     config_class = SuperPointConfig
     algorithm_name = "SuperPoint"
     presets = PRESETS
     default_preset = "superpoint"
-    keypoint_size = 2.0 * CELL
 
     def _configure(self) -> None:
         cfg: SuperPointConfig = self.config  # type: ignore[assignment]
@@ -371,32 +419,13 @@ class SuperPoint(NetworkFeature):
         return heat.float().cpu(), desc[0].float().cpu()
 
     # ---------------------------------------------------------------- hooks
-    def _keypoints(self, heat: torch.Tensor, mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _keypoints(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg: SuperPointConfig = self.config  # type: ignore[assignment]
+        heat = maps[0]
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)
         return heatmap_keypoints(heat, cfg.nms_radius, cfg.detection_threshold, cfg.border, cfg.max_keypoints,
                                  cfg.refine_radius)
-
-    def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
-        size = self.keypoint_size
-        return tuple(
-            cv2.KeyPoint(float(x), float(y), size, -1.0, float(s), 0, -1)
-            for (x, y), s in zip(points.tolist(), scores.tolist())
-        )
-
-    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
-        heat, _ = self.dense(gray)
-        return self._to_keypoints(*self._keypoints(heat, mask))
-
-    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
-        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
-        keypoints = unique_locations(keypoints)
-        _, desc = self.dense(gray)
-        points = torch.from_numpy(keypoints_to_array(keypoints)).float()
-        with torch.inference_mode():
-            out = sample_descriptors(desc, points).numpy()
-        return keypoints, np.ascontiguousarray(out, dtype=np.float32)
 
     def dense_batch(self, grays: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, H, W) uint8 → ((B, H, W) heatmaps, (B, D, Hc, Wc) descriptor maps) on the CPU,
@@ -411,28 +440,6 @@ class SuperPoint(NetworkFeature):
             logits, desc = self._net(pad_to_cells(x))
             heat = heatmap_from_logits(logits)[:, :h, :w]
         return heat.float().cpu(), desc.float().cpu()
-
-    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
-        """Equal-size images run through the network together (:func:`same_size_batches`)."""
-        results: list[Any] = [None] * len(grays)
-        for batch in same_size_batches(grays):
-            heat, desc = self.dense_batch(np.stack([grays[i] for i in batch]))
-            for k, i in enumerate(batch):
-                results[i] = self._describe(heat[k], desc[k], masks[i])
-        return results
-
-    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
-        return self._describe(*self.dense(gray), mask)
-
-    def _describe(self, heat: torch.Tensor, desc: torch.Tensor, mask: np.ndarray | None,
-                  ) -> tuple[Keypoints, np.ndarray | None]:
-        """Keypoints and descriptors of one image's (H, W) heatmap and (D, Hc, Wc) descriptor map."""
-        points, scores = self._keypoints(heat, mask)
-        if points.shape[0] == 0:
-            return (), None
-        with torch.inference_mode():
-            out = sample_descriptors(desc, points).numpy()
-        return self._to_keypoints(points, scores), np.ascontiguousarray(out, dtype=np.float32)
 
 
 def SuperPoint_create(**params: Any) -> SuperPoint:  # noqa: N802 (OpenCV naming)

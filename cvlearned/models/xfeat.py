@@ -22,23 +22,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from cvlearned import weight_files
-from cvlearned.config import (
-    FeatureConfig, check_int_range, check_network_fields, check_optional_positive_int,
-    check_range,
-)
+from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
-from cvlearned.feature2d import Keypoints
-from cvlearned.keypoints import keypoints_to_array, unique_locations
-from cvlearned.models.network_feature import NetworkFeature, same_size_batches
 from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.models.superpoint import (
-    CELL, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, sample_descriptors, select_keypoints,
+    CELL, HeatmapFeature, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, select_keypoints,
 )
 from cvlearned.models.xfeat_net import XFeatNet
 from cvlearned.weight_files import load_into
@@ -119,10 +112,7 @@ class XFeatConfig(FeatureConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_optional_positive_int(self, "max_keypoints")
-        check_range(self, "detection_threshold", 0.0, 1.0)
-        for name, top in (("nms_radius", 64), ("border", 64), ("refine_radius", 8)):
-            check_int_range(self, name, 0, top)
+        check_detection_fields(self)
         check_network_fields(self, PRESETS)
         expected = PRESETS[self.preset or "xfeat-lite"].descriptor_dim
         if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
@@ -130,7 +120,7 @@ class XFeatConfig(FeatureConfig):
                              f"got {self.descriptor_dim!r}")
 
 
-class XFeat(NetworkFeature):
+class XFeat(HeatmapFeature):
     """XFeat-family keypoints and 64-d float32 descriptors (unit L2 norm).
 
     KeyPoint fields: ``size`` = 16 px (the two descriptor cells a bilinear sample spans),
@@ -141,7 +131,6 @@ class XFeat(NetworkFeature):
     algorithm_name = "XFeat"
     presets = PRESETS
     default_preset = "xfeat-lite"
-    keypoint_size = 2.0 * CELL
 
     def _configure(self) -> None:
         cfg: XFeatConfig = self.config  # type: ignore[assignment]
@@ -167,57 +156,16 @@ class XFeat(NetworkFeature):
             maps = dense_maps(self._net, x)
         return tuple(m.float().cpu() for m in maps)  # type: ignore[return-value]
 
-    def _keypoints(self, heat: torch.Tensor, reliability: torch.Tensor, mask: np.ndarray | None,
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _keypoints(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Heatmap maxima above the threshold, scored heatmap x reliability (``maps[2]``)."""
         cfg: XFeatConfig = self.config  # type: ignore[assignment]
+        heat, reliability = maps[0], maps[2]
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)
         peaks = nms(heat[None], cfg.nms_radius)[0] > cfg.detection_threshold
         scores = torch.where(peaks, heat * reliability, torch.zeros_like(heat))
         points, values = select_keypoints(scores, 0.0, cfg.border, cfg.max_keypoints)
         return refine_keypoints(heat, points, cfg.refine_radius), values
-
-    def _to_keypoints(self, points: torch.Tensor, scores: torch.Tensor) -> Keypoints:
-        size = self.keypoint_size
-        return tuple(cv2.KeyPoint(float(x), float(y), size, -1.0, float(s), 0, -1)
-                     for (x, y), s in zip(points.tolist(), scores.tolist()))
-
-    def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
-        heat, _, reliability = self.dense(gray)
-        return self._to_keypoints(*self._keypoints(heat, reliability, mask))
-
-    def _compute(self, gray: np.ndarray, keypoints: Keypoints) -> tuple[Keypoints, np.ndarray | None]:
-        """Keypoints at one position get one descriptor (it ignores angle and size): the strongest is kept."""
-        keypoints = unique_locations(keypoints)
-        _, desc, _ = self.dense(gray)
-        points = torch.from_numpy(keypoints_to_array(keypoints)).float()
-        with torch.inference_mode():
-            out = sample_descriptors(desc, points).numpy()
-        return keypoints, np.ascontiguousarray(out, dtype=np.float32)
-
-    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
-        """Equal-size images run through the network together (:func:`same_size_batches`)."""
-        results: list[Any] = [None] * len(grays)
-        for batch in same_size_batches(grays):
-            heat, desc, reliability = self.dense_batch(np.stack([grays[i] for i in batch]))
-            for k, i in enumerate(batch):
-                results[i] = self._describe(heat[k], desc[k], reliability[k], masks[i])
-        return results
-
-    def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
-        heat, desc, reliability = self.dense(gray)
-        return self._describe(heat, desc, reliability, mask)
-
-    def _describe(self, heat: torch.Tensor, desc: torch.Tensor, reliability: torch.Tensor, mask: np.ndarray | None,
-                  ) -> tuple[Keypoints, np.ndarray | None]:
-        """Keypoints and descriptors of one image's (H, W) heatmap, (D, Hc, Wc) descriptor map
-        and (H, W) reliability."""
-        points, scores = self._keypoints(heat, reliability, mask)
-        if points.shape[0] == 0:
-            return (), None
-        with torch.inference_mode():
-            out = sample_descriptors(desc, points).numpy()
-        return self._to_keypoints(points, scores), np.ascontiguousarray(out, dtype=np.float32)
 
 
 def XFeat_create(**params: Any) -> XFeat:  # noqa: N802 (OpenCV naming)
