@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from cvlearned.synthetic.scenes import Camera, intrinsics
+from cvlearned.synthetic.scene_geometry import Camera, intrinsics
 
 colmap = pytest.importorskip("cvlearned.adapters.colmap")
 pycolmap = pytest.importorskip("pycolmap")

@@ -12,7 +12,9 @@ import pytest
 import cvlearned
 
 from cvlearned.synthetic.photos import photo_source
-from cvlearned.synthetic.scenes import Camera, box_scene, intrinsics, render_sequence
+from cvlearned.synthetic.scene_geometry import Camera, intrinsics
+from cvlearned.synthetic.scene_layouts import box_scene
+from cvlearned.synthetic.scene_render import render_sequence
 from example_loader import load_example
 
 pytest.importorskip("pycolmap")

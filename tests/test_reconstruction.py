@@ -15,7 +15,9 @@ from cvlearned.datasets import load_pairs_txt
 from cvlearned.evaluation.metrics.pose import rotation_error_deg, translation_error_deg
 from cvlearned.reconstruction_io import camera_intrinsics
 from cvlearned.synthetic.photos import photo_source
-from cvlearned.synthetic.scenes import Camera, box_scene, intrinsics, relative_pose, render_sequence
+from cvlearned.synthetic.scene_geometry import Camera, intrinsics, relative_pose
+from cvlearned.synthetic.scene_layouts import box_scene
+from cvlearned.synthetic.scene_render import render_sequence
 
 pycolmap = pytest.importorskip("pycolmap")
 from cvlearned.pose_pair_export import PairCandidate, covisibility, sample_pairs, write_pose_pairs  # noqa: E402

@@ -97,7 +97,7 @@ def _random_pair(cfg: MatcherTrainConfig, stage: str, photos: Sequence[tuple[str
     """One generated pair of ``stage``: a random homography of one photo, or a rendered scene
     textured with ``SCENE_TEXTURES`` random photos."""
     from cvlearned.synthetic.homography import make_homography_pairs
-    from cvlearned.synthetic.scenes import make_scene_pairs
+    from cvlearned.synthetic.scene_pairs import make_scene_pairs
 
     size, seed = (cfg.image_width, cfg.image_height), int(rng.integers(2**31))
     if stage == "homography":

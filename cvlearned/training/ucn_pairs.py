@@ -131,7 +131,8 @@ def homography_pair(photo: np.ndarray, rng: np.random.Generator, cfg: PairsConfi
 
 def scene_gt(pose_pair) -> np.ndarray:
     """Dense occlusion-aware ground truth of a rendered :class:`~cvlearned.datasets.types.PosePair` → (h, w, 2)."""
-    from cvlearned.synthetic.scenes import Camera, project_correspondences
+    from cvlearned.synthetic.scene_correspondences import project_correspondences
+    from cvlearned.synthetic.scene_geometry import Camera
 
     h, w = pose_pair.depth0.shape
     cam0 = Camera(pose_pair.K0, np.eye(3), np.zeros(3), w, h)
@@ -147,7 +148,7 @@ def iter_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size:
                      progress: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Render ``count`` scene pairs of ``size`` = (w, h) textured with ``photos``, one at a time
     → (image0 (h, w) uint8 gray, image1, gt (h, w, 2) float32). Pair i depends on (seed, i)."""
-    from cvlearned.synthetic.scenes import make_scene_pairs
+    from cvlearned.synthetic.scene_pairs import make_scene_pairs
 
     kinds = ("room", "box", "street")
     w, h = int(size[0]), int(size[1])
