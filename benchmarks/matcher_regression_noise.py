@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import cvlearned
-from cvlearned.matchers.registry import WEIGHT_FILES
+from cvlearned.weight_files import load_manifest
 from cvlearned.training.train_matcher import evaluate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -30,13 +30,14 @@ from regression_sets import bundled_matcher_samples  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("matcher", choices=sorted(WEIGHT_FILES))
+    records = {entry.model: entry for entry in load_manifest().values() if entry.family == "lightglue"}
+    parser.add_argument("matcher", choices=sorted(records))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
     matcher = cvlearned.create_matcher(args.matcher)
-    feature = cvlearned.create(WEIGHT_FILES[args.matcher][1])
+    feature = cvlearned.create(records[args.matcher].feature)
     rows = []
     for seed in range(args.seeds):
         samples = bundled_matcher_samples(feature, seed)

@@ -16,8 +16,8 @@ __version__ = "0.1.0"
 
 __all__ = ["Feature2D", "create", "default_feature", "feature_spec", "list_features", "register", "__version__"]
 
-# Learned models (registered only when their weights ship; see cvlearned/models/register.py).
-from cvlearned.models.register import HardNet_create, SuperPoint_create, UCN_create, XFeat_create  # noqa: E402
+# Learned models (registered only when their weights ship; see cvlearned/models/factories.py and weights/manifest.json).
+from cvlearned.models.factories import HardNet_create, SuperPoint_create, UCN_create, XFeat_create  # noqa: E402
 
 __all__ += ["HardNet_create", "SuperPoint_create", "UCN_create", "XFeat_create"]
 

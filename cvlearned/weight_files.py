@@ -1,8 +1,10 @@
 """Shipped weight files: the manifest, sha256 verification and strict loading.
 
-``weights/manifest.json`` (installed as ``cvlearned.weights`` package data) maps each file
-name to its model, sha256, size in bytes, licence and model card. Nothing is ever
-downloaded: a user who owns another checkpoint passes its path instead.
+``weights/manifest.json`` (installed as ``cvlearned.weights`` package data) is the one
+source of truth about every shipped file: its model (registry name), family, one-line
+summary, the recipe that reproduces it (``cvlearned/training/recipes/<recipe>.sh``), sha256,
+size in bytes, licence and model card. The feature and matcher registries are built from
+it. Nothing is ever downloaded: a user who owns another checkpoint passes its path instead.
 """
 
 from __future__ import annotations
@@ -23,14 +25,24 @@ class WeightsError(ValueError):
 
 @dataclass(frozen=True)
 class WeightsEntry:
-    """One manifest record."""
+    """One manifest record.
+
+    ``family`` names the code that loads the file (``superpoint``, ``hardnet``, ``ucn``,
+    ``xfeat``, ``orinet``, ``lightglue``); a matcher's record also names its network preset
+    (``matcher_preset``) and the registered feature whose descriptors it matches (``feature``).
+    """
 
     file: str
     model: str
+    family: str
+    summary: str
+    recipe: str
     sha256: str
     size: int
     licence: str
     model_card: str
+    matcher_preset: str | None = None
+    feature: str | None = None
 
 
 def weights_dir() -> Path:
@@ -42,6 +54,21 @@ def load_manifest() -> dict[str, WeightsEntry]:
     """File name → :class:`WeightsEntry` for every shipped weight file."""
     raw = json.loads((weights_dir() / "manifest.json").read_text(encoding="utf-8"))
     return {name: WeightsEntry(file=name, **fields) for name, fields in raw["weights"].items()}
+
+
+def shipped_file(model: str) -> str:
+    """Name of the shipped weight file of registry name ``model`` (e.g. ``"xfeat-lite"``).
+
+    Raises:
+        WeightsError: no file of ``model`` ships (the message lists the shipped models).
+    """
+    manifest = load_manifest()
+    for name, entry in manifest.items():
+        if entry.model == model:
+            return name
+    shipped = sorted(entry.model for entry in manifest.values())
+    raise WeightsError(f"no weight file ships for model {model!r} (shipped: {', '.join(shipped)}); "
+                       "pass weights=PATH to a checkpoint of your own")
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -53,11 +53,10 @@ def check_shipped_model_regression(preset: str, **params) -> None:
     ``regression_mma3_bundled_sd`` when the card records it
     (``benchmarks/feature_regression_noise.py``), else ``REGRESSION_FRACTION`` of it."""
     import cvlearned
-    from cvlearned.models.register import WEIGHT_FILES
-    from cvlearned.weight_files import load_manifest
+    from cvlearned.weight_files import load_manifest, shipped_file
 
     value = bundled_regression_mma3(cvlearned.create(preset, max_keypoints=1000, **params))
-    card = load_manifest()[WEIGHT_FILES[preset]].model_card
+    card = load_manifest()[shipped_file(preset)].model_card
     recorded = recorded_value(card, "regression_mma3_bundled")
     if "regression_mma3_bundled_sd:" in (weights_dir() / card).read_text(encoding="utf-8"):
         sd = recorded_value(card, "regression_mma3_bundled_sd")

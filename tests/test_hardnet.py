@@ -8,7 +8,7 @@ import torch
 
 import cvlearned
 from cvlearned.models.hardnet import PRESETS, HardNet, HardNetConfig, HardNetNet, build_net
-from cvlearned.models.register import registered_presets
+from cvlearned.models.factories import registered_presets
 from cvlearned.weight_files import WeightsError, load_manifest, weights_dir
 from regression_sets import check_shipped_model_regression
 

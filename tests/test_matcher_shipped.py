@@ -10,32 +10,33 @@ import pytest
 from regression_sets import bundled_matcher_samples, recorded_value
 
 import cvlearned
-from cvlearned.matchers.registry import WEIGHT_FILES
 from cvlearned.synthetic.homography import make_homography_pairs
 from cvlearned.synthetic.photos import bundled_photo
-from cvlearned.weight_files import load_manifest
+from cvlearned.weight_files import load_manifest, shipped_file
 
 torch = pytest.importorskip("torch")
 
 from cvlearned.training.train_matcher import evaluate  # noqa: E402
 
-SHIPPED = sorted(name for name in WEIGHT_FILES if name in cvlearned.list_matchers("learned"))
+MATCHER_RECORDS = {entry.model: entry for entry in load_manifest().values() if entry.family == "lightglue"}
+SHIPPED = sorted(MATCHER_RECORDS)
 PAIR_SIZE, N_KEYPOINTS = (512, 384), 512  # the training pairs' size and keypoint count
 
 
 def _feature_name(matcher_name: str) -> str:
-    return WEIGHT_FILES[matcher_name][1]
+    return MATCHER_RECORDS[matcher_name].feature
 
 
 def _card(matcher_name: str) -> str:
-    return load_manifest()[WEIGHT_FILES[matcher_name][2]].model_card
+    return MATCHER_RECORDS[matcher_name].model_card
 
 
 def test_every_matcher_weight_file_in_the_manifest_is_registered():
-    shipped_files = {file for file, entry in load_manifest().items() if entry.model in WEIGHT_FILES}
-    assert shipped_files == {WEIGHT_FILES[name][2] for name in SHIPPED}
+    assert SHIPPED == cvlearned.list_matchers("learned")
     for name in SHIPPED:
-        assert load_manifest()[WEIGHT_FILES[name][2]].model == name
+        entry = MATCHER_RECORDS[name]
+        assert name == f"{entry.matcher_preset}-{entry.feature}" and entry.feature in cvlearned.list_features()
+        assert shipped_file(name) == entry.file
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -18,10 +18,9 @@ from cvlearned.models.orinet import (
     rotate_patches,
     vectors_to_angles,
 )
-from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import build_pyramid, extract_patches
 from cvlearned.synthetic.photos import bundled_photo
-from cvlearned.weight_files import load_manifest, shipped_weights, weights_dir
+from cvlearned.weight_files import load_manifest, shipped_file, shipped_weights, weights_dir
 
 torch.set_num_threads(1)
 
@@ -191,9 +190,9 @@ def test_few_training_steps_lower_the_loss_and_resume(tmp_path):
 
 # ------------------------------------------------------------------- shipped weights
 def test_shipped_weights_are_in_the_manifest_and_not_a_feature():
-    entry = load_manifest()[WEIGHT_FILES["orinet"]]
-    assert entry.model == "orinet" and (weights_dir() / entry.model_card).is_file()
-    path = shipped_weights(WEIGHT_FILES["orinet"])  # sha256 + size verified
+    entry = load_manifest()[shipped_file("orinet")]
+    assert entry.model == "orinet" and entry.family == "orinet" and (weights_dir() / entry.model_card).is_file()
+    path = shipped_weights(shipped_file("orinet"))  # sha256 + size verified
     net = OriNet()
     net.load_state_dict(torch.load(path, weights_only=True), strict=True)
     assert "orinet" not in cvlearned.list_features()

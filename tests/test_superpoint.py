@@ -225,7 +225,7 @@ def test_describes_foreign_keypoints(lite_file, photo_gray):
     ("superpoint", "superpoint-v1.pt", "Feature2D.SuperPoint"),
 ])
 def test_shipped_weights_of_both_presets_are_registered_and_verified(preset, file, name):
-    from cvlearned.models.register import registered_presets
+    from cvlearned.models.factories import registered_presets
     from cvlearned.weight_files import load_manifest, weights_dir
 
     entry = load_manifest()[file]

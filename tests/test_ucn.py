@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import cvlearned
-from cvlearned.models import register
+from cvlearned.models import factories
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer, params_to_matrices
 from cvlearned.models.describe_and_detect import (
     detect_keypoints, grid_keypoints, hard_detections, refine_offsets, soft_detection_score,
@@ -453,15 +453,16 @@ def test_preset_inferred_from_the_file_and_wrong_files_name_it(ucn_file, nost_fi
 
 
 def test_shipped_weights_and_registration_follow_the_manifest():
-    assert register.WEIGHT_FILES["ucn-lite"] == "ucn-lite-v1.pt"
-    assert register.WEIGHT_FILES["ucn-lite-nost"] == "ucn-lite-nost-v1.pt"
-    assert cvlearned.UCN_create is register.UCN_create
+    assert cvlearned.UCN_create is factories.UCN_create
     shipped = "ucn-lite-v1.pt" in load_manifest()
+    if shipped:
+        assert load_manifest()["ucn-lite-v1.pt"].model == "ucn-lite"
+        assert load_manifest()["ucn-lite-nost-v1.pt"].model == "ucn-lite-nost"
     assert ("ucn-lite" in cvlearned.list_features("learned")) == shipped
     if shipped:
         assert isinstance(cvlearned.create("ucn-lite"), UCN)
     else:
-        with pytest.raises(WeightsError, match="ucn-lite-v1.pt"):
+        with pytest.raises(WeightsError, match="ucn-lite"):
             UCN(device="cpu")
 
 
@@ -493,6 +494,6 @@ def test_custom_detector_is_stored_by_name(ucn_file, tmp_path, photo_gray):
 def test_shipped_model_regression_mma3(preset):
     from regression_sets import check_shipped_model_regression
 
-    if preset not in register.registered_presets():
+    if preset not in factories.registered_presets():
         pytest.skip(f"{preset} weights do not ship in this checkout")
     check_shipped_model_regression(preset)

@@ -13,6 +13,7 @@ from cvlearned.weight_files import (
     load_manifest,
     load_state_dict,
     sha256_of,
+    shipped_file,
     verify_file,
     weights_dir,
 )
@@ -20,12 +21,22 @@ from cvlearned.weight_files import (
 
 def test_manifest_entries_match_shipped_files():
     raw = json.loads((weights_dir() / "manifest.json").read_text())
-    assert raw["format"] == 1
+    assert raw["format"] == 2
+    models = [entry.model for entry in load_manifest().values()]
+    assert len(set(models)) == len(models), "one shipped file per model name"
     for name, entry in load_manifest().items():
         path = weights_dir() / name
         verify_file(path, entry.sha256, entry.size)
         assert (weights_dir() / entry.model_card).is_file(), f"model card of {name} missing"
-        assert entry.licence
+        assert entry.licence and entry.summary and entry.recipe == name.removesuffix(".pt")
+        assert entry.family in ("hardnet", "superpoint", "ucn", "xfeat", "orinet", "lightglue"), entry.family
+        assert (entry.family == "lightglue") == (entry.feature is not None and entry.matcher_preset is not None)
+        assert shipped_file(entry.model) == name
+
+
+def test_a_model_without_a_shipped_file_names_the_shipped_ones():
+    with pytest.raises(WeightsError, match="no weight file ships for model 'ucn-lite-affine'.*xfeat-lite"):
+        shipped_file("ucn-lite-affine")
 
 
 def test_verify_reports_file_and_expected_hash(tmp_path):

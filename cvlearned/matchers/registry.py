@@ -1,8 +1,9 @@
 """The registry of matchers: ``create_matcher(name, **params)``, ``list_matchers()`` and
 ``LightGlueMatcher_create``. Importing this module does not import torch.
 
-Plain matchers are always registered; a learned matcher only when its weight file ships
-(is listed in ``weights/manifest.json``), exactly as learned features are.
+Plain matchers are always registered; a learned matcher only when its weight file ships:
+every ``lightglue`` record of ``weights/manifest.json`` registers its model name
+(``<preset>-<feature>``) with the record's summary, exactly as learned features are.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from cvlearned.matchers.base import DescriptorMatcher
 from cvlearned.matchers.config import PRESETS
 from cvlearned.matchers.plain import NearestNeighbourMatcher
 from cvlearned.registry import feature_spec
-from cvlearned.weight_files import load_manifest, shipped_weights
+from cvlearned.weight_files import WeightsEntry, WeightsError, load_manifest, shipped_file, shipped_weights
 
-__all__ = ["MatcherSpec", "WEIGHT_FILES", "register_matcher", "create_matcher", "list_matchers",
+__all__ = ["MatcherSpec", "register_matcher", "create_matcher", "list_matchers",
            "LightGlueMatcher_create"]
 
 
@@ -35,12 +36,6 @@ class MatcherSpec:
 
 
 _MATCHERS: dict[str, MatcherSpec] = {}
-
-#: learned matcher name ("<preset>-<feature>") -> (preset, feature, weight file name in ``weights/``)
-WEIGHT_FILES: dict[str, tuple[str, str, str]] = {
-    "lightglue-lite-sift": ("lightglue-lite", "sift", "lightglue-lite-sift-v2.pt"),
-    "lightglue-lite-hardnet-lite": ("lightglue-lite", "hardnet-lite", "lightglue-lite-hardnet-lite-v1.pt"),
-}
 
 
 def register_matcher(name: str, factory: Callable[..., DescriptorMatcher], *, kind: str, summary: str) -> None:
@@ -120,17 +115,18 @@ def LightGlueMatcher_create(  # noqa: N802 (OpenCV naming)
             f"no trained weights ship for matcher {name!r} (shipped: {list_matchers('learned') or 'none'}); "
             "pass weights=PATH from `python -m cvlearned.training.train_matcher`"
         )
-    preset, feature, file = WEIGHT_FILES[name]
-    return load_matcher(feature, shipped_weights(file), name, **params)
+    return load_matcher(features, shipped_weights(shipped_file(name)), name, **params)
 
 
-def _learned_factory(name: str) -> Callable[..., DescriptorMatcher]:
-    preset, feature, _ = WEIGHT_FILES[name]
+def _learned_factory(entry: WeightsEntry) -> Callable[..., DescriptorMatcher]:
+    feature, preset = entry.feature, entry.matcher_preset
+    if feature is None or preset is None:
+        raise WeightsError(f"manifest record {entry.file!r} of a matcher names no feature or matcher_preset")
 
     def create(**params: Any) -> DescriptorMatcher:
         return LightGlueMatcher_create(feature, preset, **params)
 
-    create.__name__ = f"create_{name.replace('-', '_')}"
+    create.__name__ = f"create_{entry.model.replace('-', '_')}"
     return create
 
 
@@ -145,11 +141,9 @@ def _create_ratio(ratio: float = 0.8, mutual: bool = True, norm: int | None = No
 def _register_builtin() -> None:
     register_matcher("mnn", _create_mnn, kind="plain", summary="mutual nearest neighbour (L2 / Hamming)")
     register_matcher("ratio", _create_ratio, kind="plain", summary="Lowe's ratio test (0.8) + mutual nearest neighbour")
-    shipped = load_manifest()
-    for name, (preset, feature, file) in WEIGHT_FILES.items():
-        if file in shipped:
-            register_matcher(name, _learned_factory(name), kind="learned",
-                             summary=f"learned attention matcher ({preset}) for {feature} descriptors")
+    for entry in load_manifest().values():
+        if entry.family == "lightglue":
+            register_matcher(entry.model, _learned_factory(entry), kind="learned", summary=entry.summary)
 
 
 _register_builtin()

@@ -6,8 +6,8 @@
 - :mod:`cvlearned.models.xfeat` (network: :mod:`cvlearned.models.xfeat_net`): the
   XFeat-family light detector + descriptor ``xfeat-lite``, decoded as OpenCV 5.1's
   ``cv2.XFeat`` decodes the same network (export: :mod:`cvlearned.adapters.onnx_xfeat`).
-- :mod:`cvlearned.models.register`: registers the learned models that have shipped,
-  verified weights in ``cvlearned.create``.
+- :mod:`cvlearned.models.factories`: the OpenCV-style factories (``SuperPoint_create`` …);
+  registers every feature of ``weights/manifest.json`` in ``cvlearned.create``.
 
 Importing this package does not import torch; the model modules do so lazily.
 """

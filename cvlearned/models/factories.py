@@ -1,89 +1,60 @@
-"""Register the learned models whose weights ship with cvlearned.
+"""OpenCV-style factories of the learned features, and their registration from the manifest.
 
-A preset is registered only when its weight file is listed in ``weights/manifest.json``,
-so a checkout without shipped weights keeps working (and keeps passing the contract suite)
-without it. Importing this module does not import torch.
+Every feature record of ``weights/manifest.json`` (family ``hardnet``, ``superpoint``,
+``ucn`` or ``xfeat``) registers its model name in ``cvlearned.create`` with the record's
+summary, so a checkout without shipped weights keeps working (and keeps passing the
+contract suite) without them. The model modules never import this one. Importing it does
+not import torch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from cvlearned.feature2d import Feature2D
 from cvlearned.registry import register
 from cvlearned.weight_files import load_manifest
 
-__all__ = ["WEIGHT_FILES", "HardNet_create", "SuperPoint_create", "UCN_create", "XFeat_create", "registered_presets"]
-
-#: model name -> shipped weight file name (in ``weights/``). Feature presets are registered
-#: when their file ships; ``orinet`` is not a Feature2D (HardNet loads it for
-#: ``orientation="learned"``).
-WEIGHT_FILES: dict[str, str] = {
-    "hardnet": "hardnet-v1.pt",
-    "hardnet-lite": "hardnet-lite-v1.pt",
-    "hardnet-lite-sfm": "hardnet-lite-sfm-v1.pt",
-    "superpoint": "superpoint-v1.pt",
-    "superpoint-lite": "superpoint-lite-v7.pt",
-    "superpoint-lite-sfm": "superpoint-lite-sfm-v1.pt",
-    "orinet": "orinet-v1.pt",
-    "ucn": "ucn-v2.pt",
-    "ucn-lite": "ucn-lite-v1.pt",
-    "ucn-lite-nost": "ucn-lite-nost-v1.pt",
-    "ucn-lite-affine": "ucn-lite-affine-v1.pt",
-    "xfeat-lite": "xfeat-lite-v1.pt",
-}
-
-_SUMMARIES = {
-    "hardnet": "SIFT keypoints + HardNet (L2-Net) 128-d learned patch descriptor",
-    "hardnet-lite": "SIFT keypoints + half-width HardNet 128-d learned patch descriptor",
-    "hardnet-lite-sfm": "SIFT keypoints + half-width HardNet 128-d descriptor, also trained on patches of real "
-                        "SfM tracks",
-    "superpoint": "SuperPoint learned detector + 256-d descriptor (v1 architecture)",
-    "superpoint-lite": "SuperPoint learned detector + 256-d descriptor, slim encoder for CPU",
-    "superpoint-lite-sfm": "superpoint-lite fine-tuned with descriptor supervision from real SfM pairs",
-    "ucn": "Universal Correspondence Network (2x wider encoder than ucn-lite): dense 128-d descriptor map with a "
-           "convolutional spatial transformer",
-    "ucn-lite": "Universal Correspondence Network: dense 128-d descriptor map with a convolutional spatial transformer",
-    "ucn-lite-nost": "Universal Correspondence Network without the spatial transformer (ablation)",
-    "ucn-lite-affine": "Universal Correspondence Network, per-location affine spatial transformer",
-    "xfeat-lite": "XFeat-family light detector + 64-d descriptor (0.66 M parameters), exports to cv2.XFeat",
-}
+__all__ = ["HardNet_create", "SuperPoint_create", "UCN_create", "XFeat_create", "registered_presets"]
 
 
-def HardNet_create(**params: Any):  # noqa: N802 (OpenCV naming)
+def HardNet_create(**params: Any) -> Feature2D:  # noqa: N802 (OpenCV naming)
     """Create a :class:`cvlearned.models.hardnet.HardNet` (imports torch on first use)."""
     from cvlearned.models.hardnet import HardNet
 
     return HardNet(**params)
 
 
-def SuperPoint_create(**params: Any):  # noqa: N802 (OpenCV naming)
+def SuperPoint_create(**params: Any) -> Feature2D:  # noqa: N802 (OpenCV naming)
     """Create a :class:`cvlearned.models.superpoint.SuperPoint` (imports torch on first use)."""
     from cvlearned.models.superpoint import SuperPoint
 
     return SuperPoint(**params)
 
 
-def UCN_create(**params: Any):  # noqa: N802 (OpenCV naming)
+def UCN_create(**params: Any) -> Feature2D:  # noqa: N802 (OpenCV naming)
     """Create a :class:`cvlearned.models.ucn.UCN` (imports torch on first use)."""
     from cvlearned.models.ucn import UCN
 
     return UCN(**params)
 
 
-def XFeat_create(**params: Any):  # noqa: N802 (OpenCV naming)
+def XFeat_create(**params: Any) -> Feature2D:  # noqa: N802 (OpenCV naming)
     """Create a :class:`cvlearned.models.xfeat.XFeat` (imports torch on first use)."""
     from cvlearned.models.xfeat import XFeat
 
     return XFeat(**params)
 
 
-_FAMILIES = {"hardnet": HardNet_create, "superpoint": SuperPoint_create, "ucn": UCN_create, "xfeat": XFeat_create}
+#: manifest family -> factory of its Feature2D class
+_FAMILIES: dict[str, Callable[..., Feature2D]] = {
+    "hardnet": HardNet_create, "superpoint": SuperPoint_create, "ucn": UCN_create, "xfeat": XFeat_create,
+}
 
 
-def _factory(preset: str):
-    family = _FAMILIES[preset.split("-")[0]]
-
-    def create(**params: Any):
+def _factory(preset: str, family: Callable[..., Feature2D]) -> Callable[..., Feature2D]:
+    def create(**params: Any) -> Feature2D:
         return family(**{"preset": preset, **params})
 
     create.__name__ = f"create_{preset.replace('-', '_')}"
@@ -92,11 +63,10 @@ def _factory(preset: str):
 
 def registered_presets() -> list[str]:
     """Feature presets whose weight file is in the manifest."""
-    shipped = load_manifest()
-    return [
-        preset for preset, file in WEIGHT_FILES.items() if file in shipped and preset.split("-")[0] in _FAMILIES
-    ]
+    return [entry.model for entry in load_manifest().values() if entry.family in _FAMILIES]
 
 
-for _preset in registered_presets():
-    register(_preset, _factory(_preset), kind="learned", summary=_SUMMARIES[_preset])
+for _entry in load_manifest().values():
+    if _entry.family in _FAMILIES:
+        register(_entry.model, _factory(_entry.model, _FAMILIES[_entry.family]), kind="learned",
+                 summary=_entry.summary)

@@ -38,10 +38,9 @@ from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.keypoints import sanitize_detected, unique_locations
 from cvlearned.models.cpu_runtime import CpuRunner
 from cvlearned.models.network_feature import NetworkFeature
-from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned import weight_files
-from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
+from cvlearned.weight_files import load_into, load_state_dict, shipped_file, shipped_weights
 
 __all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet",
            "HardNet_create", "build_net", "detector_name"]
@@ -55,19 +54,18 @@ DEFAULT_KEYPOINT_SIZE = 5.0
 
 @dataclass(frozen=True)
 class Preset:
-    """A named network size and its shipped weight file."""
+    """A named network size (its shipped weight file, if any, is the manifest record of ``name``)."""
 
     name: str
     display_name: str
     width: float
-    weights_file: str
 
 
 PRESETS: dict[str, Preset] = {
-    "hardnet": Preset("hardnet", "HardNet", 1.0, WEIGHT_FILES["hardnet"]),
-    "hardnet-lite": Preset("hardnet-lite", "HardNet-Lite", 0.5, WEIGHT_FILES["hardnet-lite"]),
+    "hardnet": Preset("hardnet", "HardNet", 1.0),
+    "hardnet-lite": Preset("hardnet-lite", "HardNet-Lite", 0.5),
     # the hardnet-lite network with weights also trained on patches of real SfM tracks
-    "hardnet-lite-sfm": Preset("hardnet-lite-sfm", "HardNet-Lite-SfM", 0.5, WEIGHT_FILES["hardnet-lite-sfm"]),
+    "hardnet-lite-sfm": Preset("hardnet-lite-sfm", "HardNet-Lite-SfM", 0.5),
 }
 
 
@@ -278,7 +276,7 @@ class HardNet(NetworkFeature):
             from cvlearned.models.orinet import OriNet
 
             orinet = OriNet()
-            source = shipped_weights(WEIGHT_FILES["orinet"]) if cfg.orinet_weights is None else cfg.orinet_weights
+            source = shipped_weights(shipped_file("orinet")) if cfg.orinet_weights is None else cfg.orinet_weights
             load_into(orinet, load_state_dict(source), source)
             self._orinet = orinet.eval()
         self._place(self._device)

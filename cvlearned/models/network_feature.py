@@ -12,7 +12,7 @@ import torch
 
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Feature2D
-from cvlearned.weight_files import load_state_dict, shipped_weights
+from cvlearned.weight_files import load_state_dict, shipped_file, shipped_weights
 
 __all__ = ["NetworkFeature", "memory_format_for", "same_size_batches", "BATCH_PIXELS"]
 
@@ -60,7 +60,7 @@ class NetworkFeature(Feature2D):
         cfg = self.config
         if cfg.weights is None:
             preset = cfg.preset or self.default_preset
-            source: Any = shipped_weights(self.presets[preset].weights_file)
+            source: Any = shipped_weights(shipped_file(preset))
             return preset, load_state_dict(source), source
         state = load_state_dict(cfg.weights)
         return cfg.preset or infer_preset(state) or self.default_preset, state, cfg.weights

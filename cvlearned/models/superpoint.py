@@ -37,7 +37,6 @@ from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints
 from cvlearned.keypoints import keypoints_to_array, unique_locations
 from cvlearned.models.network_feature import NetworkFeature, same_size_batches
-from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
 
@@ -54,24 +53,23 @@ CELL = 8
 
 @dataclass(frozen=True)
 class Preset:
-    """A named network size and its shipped weight file."""
+    """A named network size (its shipped weight file, if any, is the manifest record of ``name``)."""
 
     name: str
     display_name: str
     encoder: tuple[int, int, int, int]
     head: int
     descriptor_dim: int
-    weights_file: str
 
 
 PRESETS: dict[str, Preset] = {
-    "superpoint": Preset("superpoint", "SuperPoint", (64, 64, 128, 128), 256, 256, WEIGHT_FILES["superpoint"]),
+    "superpoint": Preset("superpoint", "SuperPoint", (64, 64, 128, 128), 256, 256),
     "superpoint-lite": Preset(
-        "superpoint-lite", "SuperPoint-Lite", (8, 16, 32, 64), 64, 256, WEIGHT_FILES["superpoint-lite"]
+        "superpoint-lite", "SuperPoint-Lite", (8, 16, 32, 64), 64, 256
     ),
     # the superpoint-lite network fine-tuned with descriptor supervision from real SfM pairs
     "superpoint-lite-sfm": Preset(
-        "superpoint-lite-sfm", "SuperPoint-Lite-SfM", (8, 16, 32, 64), 64, 256, WEIGHT_FILES["superpoint-lite-sfm"]
+        "superpoint-lite-sfm", "SuperPoint-Lite-SfM", (8, 16, 32, 64), 64, 256
     ),
 }
 

@@ -49,7 +49,6 @@ from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
 from cvlearned.models.hardnet import detector_name
 from cvlearned.models.network_feature import NetworkFeature, memory_format_for
-from cvlearned.models.register import WEIGHT_FILES
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
 
@@ -64,7 +63,7 @@ DETECTORS = ("sift", "grid", "d2net")
 
 @dataclass(frozen=True)
 class UCNPreset:
-    """A named network size and its weight file.
+    """A named network size (its shipped weight file, if any, is the manifest record of ``name``).
 
     Attributes:
         channels: encoder widths at full, 1/2 and 1/4 resolution.
@@ -81,19 +80,17 @@ class UCNPreset:
     st_channels: int
     descriptor_dim: int
     spatial_transformer: bool
-    weights_file: str
     transform: str = "rotation_scale"
     kernel: int = 3
     st_hidden: int = 16
 
 
 PRESETS: dict[str, UCNPreset] = {
-    "ucn": UCNPreset("ucn", "UCN", (16, 32, 96), 96, 128, True, WEIGHT_FILES["ucn"]),
-    "ucn-lite": UCNPreset("ucn-lite", "UCN-Lite", (8, 16, 48), 48, 128, True, WEIGHT_FILES["ucn-lite"]),
-    "ucn-lite-nost": UCNPreset("ucn-lite-nost", "UCN-Lite-NoST", (8, 16, 48), 48, 128, False,
-                               WEIGHT_FILES["ucn-lite-nost"]),
+    "ucn": UCNPreset("ucn", "UCN", (16, 32, 96), 96, 128, True),
+    "ucn-lite": UCNPreset("ucn-lite", "UCN-Lite", (8, 16, 48), 48, 128, True),
+    "ucn-lite-nost": UCNPreset("ucn-lite-nost", "UCN-Lite-NoST", (8, 16, 48), 48, 128, False),
     "ucn-lite-affine": UCNPreset("ucn-lite-affine", "UCN-Lite-Affine", (8, 16, 48), 48, 128, True,
-                                 WEIGHT_FILES["ucn-lite-affine"], transform="affine"),
+                                 transform="affine"),
 }
 
 

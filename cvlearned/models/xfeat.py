@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from cvlearned import weight_files
 from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
-from cvlearned.models.register import WEIGHT_FILES
 from cvlearned.models.superpoint import (
     CELL, HeatmapFeature, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, select_keypoints,
 )
@@ -41,16 +40,15 @@ __all__ = ["PRESETS", "XFeatConfig", "XFeat", "XFeat_create", "build_net", "infe
 
 @dataclass(frozen=True)
 class Preset:
-    """A named network size and its shipped weight file."""
+    """A named network size (its shipped weight file, if any, is the manifest record of ``name``)."""
 
     name: str
     display_name: str
     descriptor_dim: int
-    weights_file: str
 
 
 PRESETS: dict[str, Preset] = {
-    "xfeat-lite": Preset("xfeat-lite", "XFeat-Lite", 64, WEIGHT_FILES["xfeat-lite"]),
+    "xfeat-lite": Preset("xfeat-lite", "XFeat-Lite", 64),
 }
 
 

@@ -127,11 +127,11 @@ def load_config(path: str | os.PathLike | None, **overrides: Any) -> TrainConfig
 
 def frozen_descriptor(preset: str = "hardnet-lite", weights: str | None = None):
     """The shipped (or given) HardNet as a frozen, BN-fused eval module; gradients reach its input only."""
-    from cvlearned.models.hardnet import PRESETS, FusedHardNet, build_net
-    from cvlearned.weight_files import load_into, load_state_dict, shipped_weights
+    from cvlearned.models.hardnet import FusedHardNet, build_net
+    from cvlearned.weight_files import load_into, load_state_dict, shipped_file, shipped_weights
 
     net = build_net(preset)
-    source = shipped_weights(PRESETS[preset].weights_file) if weights is None else weights
+    source = shipped_weights(shipped_file(preset)) if weights is None else weights
     load_into(net, load_state_dict(source), source)
     fused = FusedHardNet(net.eval()).eval()
     for p in fused.parameters():
