@@ -64,7 +64,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvlearned.models.onnx_runtime import METADATA_PREFIX
+from cvlearned.adapters.onnx_runtime import METADATA_PREFIX
 from cvlearned.models.superpoint import nms, refine_keypoints
 
 __all__ = [
@@ -124,7 +124,7 @@ class DenseModel:
         defaults: the model's ``max_keypoints`` (None = no limit), ``detection_threshold``,
             ``nms_radius``, ``border`` and ``refine_radius`` (0 when absent), used for
             parameters left at :data:`FROM_MODEL`.
-        keypoint_size: ``cv2.KeyPoint.size`` that :class:`~cvlearned.models.onnx_runtime.OnnxFeature`
+        keypoint_size: ``cv2.KeyPoint.size`` that :class:`~cvlearned.adapters.onnx_runtime.OnnxFeature`
             gives (stored in the metadata).
     """
 
@@ -267,7 +267,8 @@ class _ExportGraph(nn.Module):
         # SIGFPE on empty tensors in boolean indexing (GatherND) and in ReduceL2, so the
         # work is done on max(n, 1) rows and the outputs are cut to n rows at the very end
         n = (values > self.threshold).to(torch.int64).sum()
-        rows = torch.arange(torch.maximum(n, torch.ones_like(n)), device=image.device)
+        # a 0-d tensor end keeps the length dynamic in the traced graph (torch's stubs take numbers)
+        rows = torch.arange(torch.maximum(n, torch.ones_like(n)), device=image.device)  # type: ignore[call-overload]
         values = values[rows]
         index = index[rows]
         x = index % w
@@ -302,7 +303,7 @@ class _ExportGraph(nn.Module):
             keypoints = torch.stack([x, y], dim=1)
             values = torch.where(rows < n, values, torch.zeros_like(values))
             return keypoints[None], values[None], descriptors[None]
-        out = torch.arange(n, device=image.device)  # (n,): the final cut, possibly empty
+        out = torch.arange(n, device=image.device)  # type: ignore[call-overload]  # (n,): the final cut, possibly empty
         values, descriptors, x, y = values[out], descriptors[out], x[out], y[out]
         # aliked: OpenCV maps k in [-1, 1] back to pixels as (k + 1) / 2 * size (size = W or H)
         size = torch._shape_as_tensor(image).to(torch.float32)
@@ -368,7 +369,7 @@ def export_onnx(
 
     Returns:
         ``Path(path)``. The file's metadata (``cvlearned.*`` keys) records the model,
-        flavour and parameters for :class:`~cvlearned.models.onnx_runtime.OnnxFeature`.
+        flavour and parameters for :class:`~cvlearned.adapters.onnx_runtime.OnnxFeature`.
     """
     if flavour not in FLAVOURS:
         raise ValueError(f"flavour must be one of {list(FLAVOURS)}, got {flavour!r}")

@@ -54,7 +54,7 @@ from torch import nn
 from cvlearned.adapters.onnx import DEFAULT_OPSET, import_onnx
 from cvlearned.matchers.learned import LightGlueMatcher
 from cvlearned.matchers.lightglue import LightGlueNet
-from cvlearned.models.onnx_runtime import METADATA_PREFIX, import_onnxruntime
+from cvlearned.adapters.onnx_runtime import METADATA_PREFIX, import_onnxruntime
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "MatcherGraph", "export_matcher_onnx", "run_onnxruntime"]
 

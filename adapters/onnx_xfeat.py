@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvlearned.adapters.onnx import DEFAULT_OPSET, OPSETS, import_onnx, output_file
-from cvlearned.models.onnx_runtime import METADATA_PREFIX
+from cvlearned.adapters.onnx_runtime import METADATA_PREFIX
 
 __all__ = ["OUTPUT_NAMES", "export_xfeat_onnx"]
 

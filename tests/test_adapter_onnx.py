@@ -26,7 +26,7 @@ from cvlearned.adapters.onnx import (  # noqa: E402
     export_onnx,
     gray_from_rgb,
 )
-from cvlearned.models.onnx_runtime import OnnxFeature, OnnxFeature_create  # noqa: E402
+from cvlearned.adapters.onnx_runtime import OnnxFeature, OnnxFeature_create  # noqa: E402
 from empty_result import assert_empty_result  # noqa: E402
 from cvlearned.models.superpoint import SuperPoint, SuperPointConfig, build_net  # noqa: E402
 
