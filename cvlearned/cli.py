@@ -51,8 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo_arguments(command("demo", "two-view pose demo on a rendered pair or your images"))
     bench_arguments(command("bench", "benchmark features on ground-truth pairs"))
     command("features", "list registered features")
-    train = command("train", "train a model (options: cvlearned train MODEL --help)")
-    train.add_argument("model", choices=sorted(TRAINERS), help="model to train")
+    train = command("train", "train a model (options: cvlearned train MODEL --help), or reproduce a shipped "
+                             "weight file step by step (cvlearned train --recipe NAME)")
+    train.add_argument("--recipe", metavar="NAME", help="run the recipe of a shipped weight file (NAME: e.g. "
+                       "xfeat-lite-v1 or xfeat-lite; cvlearned/training/recipes/), from the repository root")
+    train.add_argument("--data", default="../shared/data", help="with --recipe: the data folder (photos/, multiview/)")
+    train.add_argument("--dry-run", action="store_true", help="with --recipe: print its commands, run nothing")
+    train.add_argument("model", nargs="?", choices=sorted(TRAINERS), help="model to train")
     train.add_argument("options", nargs=argparse.REMAINDER, help="options of the model's trainer")
     add_extract_arguments(command("extract", "extract a folder of images into features.h5 (hloc layout)"))
     add_pairs_arguments(command("pairs", "write pairs.txt: exhaustive or sequential pairs of images"))
@@ -96,7 +101,10 @@ USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cvlearned`` console script: the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and (args.model is None) == (args.recipe is None):
+        parser.error("train: give a MODEL to train or --recipe NAME, not both or neither")
     try:
         return run_command(args)
     except USER_ERRORS as exc:
@@ -121,6 +129,10 @@ def run_command(args: argparse.Namespace) -> int:
         from cvlearned.evaluation.bench_command import run
 
         return run(args)
+    if args.command == "train" and args.recipe is not None:
+        from cvlearned.training.recipe import run_recipe
+
+        return run_recipe(args.recipe, args.data, args.dry_run)
     if args.command == "train":
         import importlib
 
