@@ -45,6 +45,8 @@ def test_every_shipped_file_has_one_recipe():
         assert find_recipe(entry.file)[1] == find_recipe(entry.model)[1] == script
         text = script.read_text(encoding="utf-8")
         assert f"weights/{entry.file}" in text and f"weights/{entry.model_card}" in text
+        card = (weights_dir() / entry.model_card).read_text(encoding="utf-8")
+        assert f"cvlearned train --recipe {name}" in card, f"the card of {entry.file} does not name its recipe"
         assert os.access(script, os.X_OK), f"{script} is not executable"
         subprocess.run(["bash", "-n", str(script)], check=True)
 

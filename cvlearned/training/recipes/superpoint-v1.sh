@@ -9,7 +9,7 @@ OUT="runs/recipes/superpoint-v1"
 mkdir -p "$OUT"
 
 # step 1: the labels the card starts from, runs/sp-consist-r2/adapt.npz "made in v7's step 9":
-# v7's step-9 adapt command as weights/superpoint-lite-v7.md records it, with v6 taken from the git
+# v7's step-9 adapt command as weights/superpoint-lite-v7.md (and its history) records it, with v6 taken from the git
 # history as that card gives it (git show 146a5be:weights/superpoint-lite-v6.pt); 107.0
 # pseudo-labels per 320x240 crop, 839 s. (The v7 recipe writes the same stage from its own,
 # retrained v6 into runs/recipes/superpoint-lite-v7/sp-consist-r2/.)
