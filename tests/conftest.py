@@ -34,3 +34,19 @@ def homography_pair(photo_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     H = np.linalg.inv(c) @ rot @ persp @ c
     image1 = cv2.warpPerspective(photo_bgr, H, (w, h))
     return photo_bgr, image1, H
+
+
+@pytest.fixture(scope="session")
+def xfeat_random_file(tmp_path_factory) -> str:
+    """A random xfeat-lite state dict with non-trivial batch-norm statistics (seed 0)."""
+    torch = pytest.importorskip("torch")
+    from cvlearned.models.xfeat import build_net
+    from cvlearned.training.run_state import export_weights
+
+    torch.manual_seed(0)
+    net = build_net()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    return str(export_weights(net, tmp_path_factory.mktemp("w") / "xfeat-random.pt"))

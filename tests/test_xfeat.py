@@ -9,19 +9,6 @@ import torch
 
 from cvlearned.models.xfeat import XFeat, XFeatConfig, build_net, infer_preset
 from cvlearned.models.xfeat_net import XFeatNet, count_macs, count_parameters, instance_normalise
-from cvlearned.training.run_state import export_weights
-
-
-@pytest.fixture(scope="module")
-def random_file(tmp_path_factory) -> str:
-    """A random xfeat-lite state dict with non-trivial batch-norm statistics."""
-    torch.manual_seed(0)
-    net = build_net()
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    return str(export_weights(net, tmp_path_factory.mktemp("w") / "xfeat-random.pt"))
 
 
 def _texture(seed: int = 0, shape: tuple[int, int] = (120, 160)) -> np.ndarray:
@@ -41,9 +28,9 @@ def test_network_shapes_and_size() -> None:
     assert count_macs(net) == 1_310_976_000 == count_macs(net.fuse_batchnorm())  # at 640x480
 
 
-def test_fuse_batchnorm_keeps_outputs(random_file) -> None:
+def test_fuse_batchnorm_keeps_outputs(xfeat_random_file) -> None:
     net = build_net()
-    net.load_state_dict(torch.load(random_file, weights_only=True))
+    net.load_state_dict(torch.load(xfeat_random_file, weights_only=True))
     net.eval()
     x = torch.rand(1, 1, 64, 80)
     with torch.no_grad():
@@ -59,8 +46,8 @@ def test_instance_normalise_equals_torch() -> None:
     assert torch.allclose(instance_normalise(x), torch.nn.InstanceNorm2d(1)(x), atol=1e-5)
 
 
-def test_infer_preset(random_file) -> None:
-    assert infer_preset(torch.load(random_file, weights_only=True)) == "xfeat-lite"
+def test_infer_preset(xfeat_random_file) -> None:
+    assert infer_preset(torch.load(xfeat_random_file, weights_only=True)) == "xfeat-lite"
     assert infer_preset({"conv.weight": torch.zeros(1)}) is None
 
 
@@ -81,8 +68,8 @@ def test_config_unknown_key_lists_valid() -> None:
         XFeat(weights="unused.pt", nms_radiuss=3)
 
 
-def test_feature_outputs(random_file) -> None:
-    feature = XFeat(weights=random_file, device="cpu", detection_threshold=0.01)
+def test_feature_outputs(xfeat_random_file) -> None:
+    feature = XFeat(weights=xfeat_random_file, device="cpu", detection_threshold=0.01)
     assert feature.descriptorSize() == 64 and feature.descriptorType() == cv2.CV_32F
     assert feature.getDefaultName() == "Feature2D.XFeat-Lite"
     image = _texture()
@@ -98,21 +85,21 @@ def test_feature_outputs(random_file) -> None:
     np.testing.assert_allclose(described, descriptors, atol=1e-6)
 
 
-def test_feature_max_keypoints_and_mask(random_file) -> None:
+def test_feature_max_keypoints_and_mask(xfeat_random_file) -> None:
     image = _texture(1)
-    feature = XFeat(weights=random_file, device="cpu", detection_threshold=0.01, max_keypoints=10)
+    feature = XFeat(weights=xfeat_random_file, device="cpu", detection_threshold=0.01, max_keypoints=10)
     keypoints = feature.detect(image)
-    every = XFeat(weights=random_file, device="cpu", detection_threshold=0.01).detect(image)
+    every = XFeat(weights=xfeat_random_file, device="cpu", detection_threshold=0.01).detect(image)
     assert len(keypoints) == 10 and [k.pt for k in keypoints] == [k.pt for k in every[:10]]
     mask = np.zeros(image.shape, np.uint8)
     mask[:, :80] = 255
     assert all(k.pt[0] < 80 for k in feature.detect(image, mask))
 
 
-def test_keypoints_are_scored_heatmap_times_reliability(random_file) -> None:
+def test_keypoints_are_scored_heatmap_times_reliability(xfeat_random_file) -> None:
     """The response of a keypoint is its heatmap value times the upsampled reliability (at
     the integer peak: no sub-pixel refinement here)."""
-    feature = XFeat(weights=random_file, device="cpu", detection_threshold=0.01, refine_radius=0)
+    feature = XFeat(weights=xfeat_random_file, device="cpu", detection_threshold=0.01, refine_radius=0)
     image = _texture(2)
     heat, _, reliability = feature.dense(image)
     for k in feature.detect(image)[:20]:

@@ -11,21 +11,10 @@ pytest.importorskip("onnx")
 
 from cvlearned.adapters.onnx_xfeat import OUTPUT_NAMES, export_xfeat_onnx  # noqa: E402
 from cvlearned.models.xfeat import XFeat, build_net  # noqa: E402
-from cvlearned.training.run_state import export_weights  # noqa: E402
 from cvlearned.weight_files import load_manifest  # noqa: E402
 
 needs_cv2_xfeat = pytest.mark.skipif(not hasattr(cv2, "XFeat"), reason="this OpenCV has no cv2.XFeat (5.1+)")
 SHIPPED = any(entry.model == "xfeat-lite" for entry in load_manifest().values())
-
-
-@pytest.fixture(scope="module")
-def random_file(tmp_path_factory) -> str:
-    torch.manual_seed(1)
-    net = build_net()
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_var.uniform_(0.5, 2.0)
-    return str(export_weights(net, tmp_path_factory.mktemp("w") / "xfeat-random.pt"))
 
 
 def _photo_like(shape: tuple[int, int]) -> np.ndarray:
@@ -44,10 +33,10 @@ def _by_position(keypoints, descriptors):
 @pytest.mark.parametrize("weights", ["random", pytest.param("shipped", marks=pytest.mark.skipif(
     not SHIPPED, reason="xfeat-lite weights not shipped"))])
 @pytest.mark.parametrize("shape", [(240, 320), (200, 264)])
-def test_cv2_xfeat_runs_the_export_like_the_pytorch_feature(weights, shape, random_file, tmp_path) -> None:
+def test_cv2_xfeat_runs_the_export_like_the_pytorch_feature(weights, shape, xfeat_random_file, tmp_path) -> None:
     params = {"device": "cpu", "detection_threshold": 0.01, "max_keypoints": 500, "nms_radius": 2, "border": 0,
               "refine_radius": 0}
-    feature = XFeat(weights=random_file, **params) if weights == "random" else XFeat(**params)
+    feature = XFeat(weights=xfeat_random_file, **params) if weights == "random" else XFeat(**params)
     path = export_xfeat_onnx(feature, tmp_path / "xfeat.onnx")
     image = _photo_like(shape)
     ours = feature.detectAndCompute(image, None)
@@ -61,10 +50,10 @@ def test_cv2_xfeat_runs_the_export_like_the_pytorch_feature(weights, shape, rand
     np.testing.assert_allclose(desc_a, desc_b, atol=1e-4)
 
 
-def test_export_metadata_and_outputs(random_file, tmp_path) -> None:
+def test_export_metadata_and_outputs(xfeat_random_file, tmp_path) -> None:
     import onnx
 
-    path = export_xfeat_onnx(XFeat(weights=random_file, device="cpu"), tmp_path / "x.onnx")
+    path = export_xfeat_onnx(XFeat(weights=xfeat_random_file, device="cpu"), tmp_path / "x.onnx")
     proto = onnx.load(str(path))
     assert [o.name for o in proto.graph.output] == list(OUTPUT_NAMES)
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -80,9 +69,9 @@ def test_export_rejects_other_models(tmp_path) -> None:
         export_xfeat_onnx(build_net().eval(), tmp_path / "x.onnx", opset=9)
 
 
-def test_export_leaves_the_model_untouched(random_file, tmp_path) -> None:
+def test_export_leaves_the_model_untouched(xfeat_random_file, tmp_path) -> None:
     net = build_net()
-    net.load_state_dict(torch.load(random_file, weights_only=True))
+    net.load_state_dict(torch.load(xfeat_random_file, weights_only=True))
     net.eval()
     export_xfeat_onnx(net, tmp_path / "x.onnx")
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
