@@ -266,15 +266,15 @@ def write_database(
         rig_ids: dict[int, int] = {}  # camera id -> rig id
         image_ids: list[int] = []
         for name, cam, pts in zip(names, cams, kps):
-            key = (cam.width, cam.height, cam.colmap_model, *cam.colmap_params())
-            if key not in camera_ids:
+            camera_key = (cam.width, cam.height, cam.colmap_model, *cam.colmap_params())
+            if camera_key not in camera_ids:
                 camera = pycolmap.Camera(model=cam.colmap_model, width=cam.width, height=cam.height,
                                          params=cam.colmap_params(), has_prior_focal_length=True)
                 camera_id = db.write_camera(camera)
                 rig = pycolmap.Rig()  # COLMAP 3.12+: every image belongs to a frame of a rig
                 rig.add_ref_sensor(pycolmap.sensor_t(camera_type, camera_id))
-                camera_ids[key], rig_ids[camera_id] = camera_id, db.write_rig(rig)
-            camera_id = camera_ids[key]
+                camera_ids[camera_key], rig_ids[camera_id] = camera_id, db.write_rig(rig)
+            camera_id = camera_ids[camera_key]
             image_id = db.write_image(pycolmap.Image(name=name, camera_id=camera_id))
             frame = pycolmap.Frame()
             frame.rig_id = rig_ids[camera_id]

@@ -36,7 +36,7 @@ _BLANK = np.zeros((8, 8), np.uint8)
 
 def _new_image_features() -> cv2.detail.ImageFeatures:
     """A fresh, safely initialised ``ImageFeatures`` (see the module docstring)."""
-    return cv2.detail.computeImageFeatures2(cv2.ORB_create(), _BLANK)
+    return cv2.detail.computeImageFeatures2(cv2.ORB.create(), _BLANK)
 
 
 def _stitching_descriptors(descriptors: Any, n_keypoints: int, norm: int) -> np.ndarray | None:

@@ -83,7 +83,7 @@ class DemoRow:
     @property
     def pose_err_deg(self) -> float | None:
         """``max(rotation, translation)`` error (the benchmark's pose error); None without ground truth."""
-        if self.rot_err_deg is None:
+        if self.rot_err_deg is None or self.trans_err_deg is None:  # both or neither
             return None
         return float(pose_error(self.rot_err_deg, self.trans_err_deg))
 
@@ -209,7 +209,7 @@ def format_table(rows: Sequence[DemoRow]) -> str:
 
 def panel_title(row: DemoRow) -> list[str]:
     """Two caption lines of a feature's match panel: name with pose error (or estimated pose), then counts."""
-    if row.rot_err_deg is not None:
+    if row.rot_err_deg is not None and row.trans_err_deg is not None:  # both or neither
         head = f"{row.feature}: {format_pose_error(row.rot_err_deg, row.trans_err_deg)}"
     else:
         rotation, direction = _pose_cells(row)

@@ -14,7 +14,7 @@ import copy
 import os
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import cv2
 import numpy as np
@@ -103,7 +103,7 @@ class Feature2D:
         image = from_tensor(image)
         if isinstance(image, (list, tuple)):
             masks = _per_image(mask, len(image), "masks")
-            return tuple(self.detect(im, m) for im, m in zip(image, masks))
+            return tuple(cast(Keypoints, self.detect(im, m)) for im, m in zip(image, masks))
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         keypoints = self._detect(gray, mask_arr)
@@ -131,7 +131,8 @@ class Feature2D:
         if isinstance(image, (list, tuple)):
             if not isinstance(keypoints, (list, tuple)) or len(keypoints) != len(image):
                 raise ValueError("compute on a list of images needs a list of keypoint sequences of the same length")
-            results = [self.compute(im, kps) for im, kps in zip(image, keypoints)]
+            results = [cast(tuple[Keypoints, np.ndarray | None], self.compute(im, kps))
+                       for im, kps in zip(image, keypoints)]
             return tuple(r[0] for r in results), tuple(r[1] for r in results)
         keypoints = as_keypoint_tuple(keypoints)
         gray, scale = self._prepare(image)
@@ -172,8 +173,9 @@ class Feature2D:
             prepared = [self._prepare(im) for im in image]
             mask_arrs = [self._prepare_mask(m, im, gray, scale) for m, im, (gray, scale) in zip(masks, image, prepared)]
             results = self._detect_and_compute_many([gray for gray, _ in prepared], mask_arrs)
-            return (tuple(_unscale(kept, scale) for (kept, _), (_, scale) in zip(results, prepared)),
-                    tuple(self._finish_descriptors(kept, desc) for kept, desc in results))  # type: ignore[return-value]
+            kps = tuple(_unscale(kept, scale) for (kept, _), (_, scale) in zip(results, prepared))
+            descs = tuple(self._finish_descriptors(kept, desc) for kept, desc in results)
+            return kps, descs  # type: ignore[return-value]  # the list form (see the docstring)
         gray, scale = self._prepare(image)
         mask_arr = self._prepare_mask(mask, image, gray, scale)
         kept, desc = self._detect_and_compute(gray, mask_arr)
@@ -398,7 +400,7 @@ def _unscale(
     mapped = scale_keypoints(keypoints, 1.0 / scale[0], 1.0 / scale[1])
     if given is None:
         return mapped
-    sources: dict[tuple[float, float], list[tuple[float, float]]] = defaultdict(list)
+    sources: dict[Sequence[float], list[Sequence[float]]] = defaultdict(list)  # KeyPoint.pt: (x, y)
     for full, small in zip(*given):
         sources[small.pt].append(full.pt)
     restored = []

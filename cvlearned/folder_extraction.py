@@ -93,8 +93,10 @@ def _decoded(root: Path, names: Sequence[str], workers: int) -> Iterator[tuple[s
     (0: in this process)."""
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_ImageFiles(root, names), batch_size=None, shuffle=False, num_workers=workers,
-                        collate_fn=_as_is, prefetch_factor=2 if workers else None)
+    # _ImageFiles is a map-style dataset by protocol (__len__, __getitem__), not a Dataset subclass
+    loader: DataLoader[tuple[str, np.ndarray | None, str]] = DataLoader(
+        _ImageFiles(root, names), batch_size=None, shuffle=False, num_workers=workers,  # type: ignore[arg-type]
+        collate_fn=_as_is, prefetch_factor=2 if workers else None)
     yield from loader
 
 

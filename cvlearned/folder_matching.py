@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 from cvlearned import io
@@ -72,10 +73,10 @@ def covisible_pairs(names: Sequence[str], shared: np.ndarray, num: int) -> list[
         for j in np.argsort(-others, kind="stable")[:num]:
             if others[j] > 0:
                 pairs.add(tuple(sorted((names[i], names[j]))))
-    return sorted(pairs)  # type: ignore[arg-type]
+    return sorted(pairs)
 
 
-def match_scores(distances: np.ndarray, learned: bool) -> np.ndarray:
+def match_scores(distances: ArrayLike, learned: bool) -> np.ndarray:
     """``DMatch.distance`` → matching score, higher is better (see the module docstring)."""
     distances = np.asarray(distances, np.float32)
     return 1.0 - distances if learned else 1.0 / (1.0 + distances)

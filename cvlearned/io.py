@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -95,7 +96,7 @@ class ChunkedWriter:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.path, self.every, self.attrs = Path(path), every, dict(attrs or {})
-        self._h5 = None
+        self._h5: Any = None  # the open h5py.File
         self._steps = 0
 
     def file(self):

@@ -135,7 +135,7 @@ def unique_locations(keypoints: Sequence[cv2.KeyPoint], by_size: bool = False) -
     only there (SIFT repeats a location for each orientation peak) would get identical
     descriptors, and a twin makes every Lowe ratio test of its location fail.
     """
-    best: dict[tuple[float, ...], int] = {}
+    best: dict[Sequence[float], int] = {}  # KeyPoint.pt: (x, y)
     for i, kp in enumerate(keypoints):
         key = (kp.pt[0], kp.pt[1], kp.size) if by_size else kp.pt
         if key not in best or kp.response > keypoints[best[key]].response:

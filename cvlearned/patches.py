@@ -80,7 +80,7 @@ def frame_at_level(frames: np.ndarray, level: np.ndarray | int) -> np.ndarray:
 
 def build_pyramid(gray: np.ndarray, max_levels: int = 8, min_side: int = 16) -> list[np.ndarray]:
     """``[gray, pyrDown(gray), ...]`` as float32, stopping before a side gets below ``min_side``."""
-    levels = [np.ascontiguousarray(gray, dtype=np.float32)]
+    levels: list[np.ndarray] = [np.ascontiguousarray(gray, dtype=np.float32)]
     while len(levels) < max_levels and min(levels[-1].shape[:2]) >= 2 * min_side:
         levels.append(cv2.pyrDown(levels[-1]))
     return levels

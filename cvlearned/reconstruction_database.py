@@ -80,9 +80,9 @@ def file_keypoints(
     for name in names:
         keypoints, _, (w, h) = io.read_features(features, name)
         cameras.append(colmap.PinholeCamera(default_camera_matrix(w, h) if K is None else K, w, h))
-        points.append(np.float64([kp.pt for kp in keypoints]).reshape(-1, 2))
-        frames[name] = np.float64([(kp.size, kp.angle if kp.angle >= 0 else np.nan)
-                                   for kp in keypoints]).reshape(-1, 2)
+        points.append(np.array([kp.pt for kp in keypoints], np.float64).reshape(-1, 2))
+        frames[name] = np.array([(kp.size, kp.angle if kp.angle >= 0 else np.nan)
+                                 for kp in keypoints], np.float64).reshape(-1, 2)
     return cameras, points, frames
 
 

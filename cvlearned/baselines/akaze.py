@@ -53,6 +53,7 @@ class AKAZE(OpenCVFeature):
     """AKAZE keypoints and descriptors (binary by default: NORM_HAMMING)."""
 
     config_class = AKAZEConfig
+    config: AKAZEConfig
     algorithm_name = "AKAZE"
     min_image_side = 2  # OpenCV 5.0 AKAZE corrupts the heap on 1-pixel-high/wide images
 

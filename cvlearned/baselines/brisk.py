@@ -38,6 +38,7 @@ class BRISK(OpenCVFeature):
     """BRISK keypoints and binary descriptors (NORM_HAMMING)."""
 
     config_class = BRISKConfig
+    config: BRISKConfig
     algorithm_name = "BRISK"
     min_image_side = 8
 

@@ -55,6 +55,7 @@ class DAISY(OpenCVFeature):
     """SIFT keypoints described by DAISY (200-d float with the default layout)."""
 
     config_class = DAISYConfig
+    config: DAISYConfig
     algorithm_name = "DAISY"
     native_max_keypoints = True
 

@@ -59,6 +59,7 @@ class KAZE(OpenCVFeature):
     """KAZE keypoints and descriptors."""
 
     config_class = KAZEConfig
+    config: KAZEConfig
     algorithm_name = "KAZE"
 
     def _build(self) -> tuple[Any, Any]:

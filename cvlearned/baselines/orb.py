@@ -45,13 +45,14 @@ class ORB(OpenCVFeature):
     """ORB keypoints and binary descriptors (NORM_HAMMING)."""
 
     config_class = ORBConfig
+    config: ORBConfig
     algorithm_name = "ORB"
     native_max_keypoints = True
     min_image_side = 2
 
     def _build(self) -> tuple[Any, Any]:
         c = self.config
-        orb = cv2.ORB_create(
+        orb = cv2.ORB.create(
             c.max_keypoints or UNLIMITED, float(c.scale_factor), int(c.n_levels), int(c.edge_threshold),
             0, 2, cv2.ORB_HARRIS_SCORE, 31, int(c.detection_threshold),
         )

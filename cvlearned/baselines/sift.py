@@ -56,6 +56,7 @@ class SIFT(OpenCVFeature):
     """SIFT keypoints and 128-d float descriptors."""
 
     config_class = SIFTConfig
+    config: SIFTConfig
     algorithm_name = "SIFT"
     native_max_keypoints = True
 

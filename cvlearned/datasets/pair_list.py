@@ -15,7 +15,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union, overload
+from typing import Union, cast, overload
 
 import cv2
 import numpy as np
@@ -95,7 +95,7 @@ def load_view(
     image = read_image(path)
     h, w = image.shape[:2]
     A = np.eye(3)
-    target = tuple(resize) if resize is not None else None
+    target = cast(Size, tuple(resize)) if resize is not None else None  # resize may be a list
     if target is None and max_side is not None:
         target = fit_max_side((w, h), max_side)
     if target is not None and target != (w, h):

@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -154,7 +155,7 @@ def read_pair_records(
         if max_pairs is not None and len(records) >= max_pairs:
             break
         f = parse_pair_tokens(tokens, f"{pairs_path}:{lineno}")
-        common = dict(
+        common: dict[str, Any] = dict(
             name=pair_name(f["name0"], f["name1"]),
             path0=resolve_image(image_root, f["name0"]),
             path1=resolve_image(image_root, f["name1"]),
@@ -237,6 +238,7 @@ def write_pairs_txt(
         "# name0 name1 K0(9) K1(9) R(9) t(3) D0(5) D1(5)   |   name0 name1 H_0to1(9)",
     ]
     for i, item in enumerate(items):
+        gt: PoseRecord | HomographyRecord | PosePair | HomographyPair
         if isinstance(item, (PoseRecord, HomographyRecord)) and not item.transformed:
             n0, n1, gt = _rel(item.path0, base), _rel(item.path1, base), item
         else:

@@ -86,7 +86,7 @@ def bench_matchers(feature_label: str, name: str, feature: Any, settings: BenchS
     ``feature`` (registered ``name``); prints a note for each one skipped."""
     matchers = {}
     for choice in settings.matchers:
-        plain = {"mutual": settings.matching.mutual}
+        plain: dict[str, Any] = {"mutual": settings.matching.mutual}
         if choice.name == "ratio":
             plain["ratio"] = settings.matching.ratio
         try:

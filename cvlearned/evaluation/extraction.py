@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 
-from cvlearned.feature2d import Feature2D
+from cvlearned.feature2d import Feature2D, Keypoints
 from cvlearned.keypoints import keypoints_to_array, strongest
 
 
@@ -39,6 +40,7 @@ def extract(feature: Feature2D, image: np.ndarray, max_keypoints: int | None = N
     if max_keypoints is not None and len(keypoints) > max_keypoints:
         order = strongest(keypoints, max_keypoints)
         keypoints = tuple(keypoints[i] for i in order)
+        assert descriptors is not None  # keypoints were found
         descriptors = descriptors[order]
     points = keypoints_to_array(keypoints)
     return Extraction(tuple(keypoints), points, descriptors, feature.defaultNorm(), ms)
@@ -48,7 +50,7 @@ def detect_strongest(
     detector: Feature2D, image: np.ndarray, max_keypoints: int | None = None
 ) -> tuple[cv2.KeyPoint, ...]:
     """``detector.detect`` on ``image``, keeping the ``max_keypoints`` strongest if set."""
-    keypoints = tuple(detector.detect(image, None))
+    keypoints = tuple(cast(Keypoints, detector.detect(image, None)))  # one image: one keypoint tuple
     if max_keypoints is not None and len(keypoints) > max_keypoints:
         keypoints = tuple(keypoints[i] for i in strongest(keypoints, max_keypoints))
     return keypoints
@@ -57,6 +59,6 @@ def detect_strongest(
 def extract_on(feature: Feature2D, image: np.ndarray, keypoints: tuple[cv2.KeyPoint, ...]) -> Extraction:
     """``feature.compute`` on given ``keypoints`` (it may drop some); ``ms`` times the compute only."""
     start = time.perf_counter()
-    kept, descriptors = feature.compute(image, keypoints)
+    kept, descriptors = cast(tuple[Keypoints, np.ndarray | None], feature.compute(image, keypoints))  # one image
     ms = (time.perf_counter() - start) * 1000.0
     return Extraction(tuple(kept), keypoints_to_array(kept), descriptors, feature.defaultNorm(), ms)

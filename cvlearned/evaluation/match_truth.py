@@ -53,7 +53,9 @@ def match_errors(pair: HomographyPair | PosePair, pts0: np.ndarray, pts1: np.nda
     if rule is None:
         raise ValueError(f"pair {pair.name!r} has no ground truth")
     if rule == HOMOGRAPHY:
+        assert isinstance(pair, HomographyPair)  # truth_rule
         return match_reprojection_errors(pts0, pts1, pair.H_0to1)
+    assert isinstance(pair, PosePair)  # truth_rule: every other rule is a pose pair's
     if rule == ROTATION_HOMOGRAPHY:
         return match_reprojection_errors(pts0, pts1, pair.K1 @ pair.R @ np.linalg.inv(pair.K0))
     epipolar = epipolar_distance(pair, pts0, pts1)

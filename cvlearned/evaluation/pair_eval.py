@@ -123,6 +123,7 @@ def evaluate_homography_pair(
 
 def _euclidean(ex: Extraction) -> np.ndarray:
     """Descriptors whose L2 nearest neighbour is the feature's own (binary → bits)."""
+    assert ex.descriptors is not None  # the caller checks
     if ex.norm in (cv2.NORM_HAMMING, cv2.NORM_HAMMING2):
         return np.unpackbits(ex.descriptors, axis=1).astype(np.float32)
     return ex.descriptors

@@ -250,7 +250,7 @@ class DepthWarp:
         return proj.reshape(-1, 2)
 
 
-def pair_warp(pair: Any) -> Warp | None:
+def pair_warp(pair: Any) -> HomographyWarp | DepthWarp | None:
     """Ground-truth warp of a HomographyPair, or of a PosePair with depth (None without)."""
     from cvlearned.datasets.types import HomographyPair
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -45,6 +46,7 @@ def positional_inputs(
     norm = xy if size is None else xy / size[:, None, :].to(xy) * 2 - 1
     if scale is None:
         return norm
+    assert angle is not None, "scale and angle come together"
     return torch.cat([norm, torch.log(scale.clamp_min(1e-3))[..., None], torch.deg2rad(angle)[..., None]], -1)
 
 
@@ -246,7 +248,7 @@ class LightGlueNet(nn.Module):
                 if float(settled.float().mean()) >= cfg.depth_confidence:
                     break
             if cfg.width_confidence > 0:  # never prune an image down to no point
-                head = self.assignments[i].matchability
+                head = cast(Assignment, self.assignments[i]).matchability
                 alive0 = (torch.sigmoid(head(x0))[0, :, 0] > 1 - cfg.width_confidence) | (c0 <= threshold)
                 alive1 = (torch.sigmoid(head(x1))[0, :, 0] > 1 - cfg.width_confidence) | (c1 <= threshold)
                 if bool(alive0.any()) and bool(alive1.any()):

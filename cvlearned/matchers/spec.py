@@ -114,7 +114,8 @@ def incompatibility(matcher: DescriptorMatcher, feature_name: str, feature: Any)
     trained_on = getattr(matcher, "features", feature_name)
     if trained_on != feature_name:
         return f"matcher {matcher.name!r} was trained on {trained_on!r} descriptors, not {feature_name!r} ones"
-    dim, size = matcher.config.descriptor_dim, int(feature.descriptorSize())
+    config: Any = getattr(matcher, "config")  # learned matchers (needs_pair_info) carry a LightGlueConfig
+    dim, size = config.descriptor_dim, int(feature.descriptorSize())
     if feature.descriptorType() != cv2.CV_32F or size != dim:
         given = f"{size}-d float" if feature.descriptorType() == cv2.CV_32F else f"{size}-byte binary"
         return f"matcher {matcher.name!r} takes {dim}-d float descriptors; {feature_name!r} gives {given} ones"

@@ -28,6 +28,8 @@ bias, so ``A = I`` everywhere at initialisation):
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,7 +86,9 @@ class ConvSpatialTransformer(nn.Module):
         """Make the predicted transform the identity everywhere (zero weights, identity bias)."""
         if self.params is None:
             return
-        last = self.params[-1]
+        assert self.transform is not None  # set together with params
+        last = cast(nn.Conv2d, self.params[-1])
+        assert last.bias is not None
         with torch.no_grad():
             last.weight.zero_()
             last.bias.copy_(torch.tensor(_IDENTITY[self.transform]))
@@ -94,6 +98,7 @@ class ConvSpatialTransformer(nn.Module):
         b, _, h, w = x.shape
         if self.params is None:
             return torch.eye(2, dtype=x.dtype, device=x.device).expand(b, h, w, 2, 2)
+        assert self.transform is not None  # set together with params
         return params_to_matrices(self.params(x), self.transform)
 
     def layout(self, x: torch.Tensor, matrices: torch.Tensor, rows: tuple[int, int] | None = None) -> torch.Tensor:

@@ -46,7 +46,7 @@ def _export(module: nn.Module, sample_shape: tuple[int, ...]) -> bytes:
     example = torch.zeros((2, *sample_shape))
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
-        torch.onnx.export(module, (example,), buffer, input_names=["x"], output_names=["y"],
+        torch.onnx.export(module, (example,), buffer, input_names=["x"], output_names=["y"],  # type: ignore[arg-type]
                           dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17, dynamo=False)
     return buffer.getvalue()
 

@@ -78,6 +78,7 @@ def soft_detection_score(raw: torch.Tensor, chunk: int | None = None) -> torch.T
         alpha = e / (9.0 * F.avg_pool2d(e, 3, stride=1, padding=1) + outside)
         best = (alpha * part * beta_scale).amax(dim=1)
         score = best if score is None else torch.maximum(score, best)
+    assert score is not None  # a feature map has channels
     return score
 
 

@@ -130,8 +130,12 @@ class FusedHardNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 bn = modules[i + 1]
                 assert isinstance(bn, nn.BatchNorm2d)
+                assert bn.running_var is not None and bn.running_mean is not None  # track_running_stats
                 inv = torch.rsqrt(bn.running_var.detach().float() + bn.eps)
-                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
+                # torch annotates Conv2d's kernel_size / stride / padding attributes as tuple[int, ...]
+                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,  # type: ignore[arg-type]
+                                 bias=True)
+                assert conv.bias is not None
                 with torch.no_grad():
                     conv.weight.copy_(m.weight.detach().float() * inv.reshape(-1, 1, 1, 1))
                     conv.bias.copy_(-bn.running_mean.detach().float() * inv)
@@ -256,7 +260,7 @@ class HardNet(NetworkFeature):
     default_preset = "hardnet"
 
     def _configure(self) -> None:
-        cfg: HardNetConfig = self.config  # type: ignore[assignment]
+        cfg: HardNetConfig = self.config
         self._lock = threading.RLock()
         if cfg.detector is None:
             self._detector = build_sift(
@@ -289,10 +293,10 @@ class HardNet(NetworkFeature):
         fused = FusedHardNet(self._net.cpu()).to(device)
         self._net = self._net.to(device)
         if device.type == "cpu":
-            fused = fused.to(memory_format=torch.channels_last)
+            fused = fused.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
         self._infer = fused.eval()
         self._run = CpuRunner(self._infer, (1, PATCH_SIZE, PATCH_SIZE)) if device.type == "cpu" else self._infer
-        self._orinet_infer = None
+        self._orinet_infer: torch.nn.Module | None = None
         if self._orinet is not None:
             from cvlearned.models.orinet import FusedOriNet
 
@@ -300,7 +304,7 @@ class HardNet(NetworkFeature):
             orinet_fused = FusedOriNet(self._orinet.cpu()).to(device)
             self._orinet = self._orinet.to(device)
             if device.type == "cpu":
-                orinet_fused = orinet_fused.to(memory_format=torch.channels_last)
+                orinet_fused = orinet_fused.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             self._orinet_infer = orinet_fused.eval()
 
     # ------------------------------------------------------------------ API
@@ -317,7 +321,7 @@ class HardNet(NetworkFeature):
         """Detector keypoints; one per location unless orientation == "keypoint"."""
         if min(gray.shape) < 1:
             return ()
-        cfg: HardNetConfig = self.config  # type: ignore[assignment]
+        cfg: HardNetConfig = self.config
         with self._lock:
             keypoints = tuple(self._detector.detect(gray, mask))
         if cfg.detector is not None:
@@ -377,7 +381,7 @@ class HardNet(NetworkFeature):
         """(N, 1, 32, 32) upright patches → (N,) OpenCV angles in [0, 360) (needs ``orientation="learned"``)."""
         from cvlearned.models.orinet import vectors_to_angles
 
-        if self._orinet is None:
+        if self._orinet is None or self._orinet_infer is None:  # _place sets both
             raise RuntimeError('predict_orientations needs orientation="learned"')
         patches = torch.as_tensor(np.asarray(patches) if not isinstance(patches, torch.Tensor) else patches)
         patches = patches.float().reshape(-1, 1, PATCH_SIZE, PATCH_SIZE)

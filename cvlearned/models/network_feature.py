@@ -29,6 +29,12 @@ class NetworkFeature(Feature2D):
     presets: ClassVar[dict[str, Any]] = {}
     default_preset: ClassVar[str] = ""
 
+    # set by the subclasses (their config has preset, weights and device; _configure sets the rest)
+    config: Any
+    _lock: Any  # threading.RLock
+    _device: torch.device
+    _net: Any  # torch.nn.Module
+
     def getDefaultName(self) -> str:  # noqa: N802
         return f"Feature2D.{self.presets[self.config.preset or self.default_preset].display_name}"
 

@@ -54,8 +54,19 @@ def disc_mask(size: int = PATCH_SIZE, dtype: torch.dtype = torch.float32) -> tor
     return torch.clamp(size / 2.0 - r, 0.0, 1.0).to(dtype)
 
 
+def _standardise(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Standardise each patch over the disc ``mask`` (weighted mean / std, eps 1e-6) and mask it."""
+    m = mask.to(x.dtype)
+    total = m.sum()
+    mean = (x * m).sum(dim=(2, 3), keepdim=True) / total
+    var = (((x - mean) ** 2) * m).sum(dim=(2, 3), keepdim=True) / total
+    return (x - mean) / (torch.sqrt(var) + 1e-6) * m
+
+
 class OriNet(nn.Module):
     """(N, 1, 32, 32) upright patches → (N, 2) unit orientation vectors ``(cos a, sin a)``."""
+
+    mask: torch.Tensor  # (1, 1, 32, 32) disc weights, a buffer registered in __init__
 
     def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 32, 64)) -> None:
         super().__init__()
@@ -72,11 +83,7 @@ class OriNet(nn.Module):
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         """Standardise each patch over the disc (weighted mean / std, eps 1e-6) and mask it."""
-        m = self.mask.to(x.dtype)
-        total = m.sum()
-        mean = (x * m).sum(dim=(2, 3), keepdim=True) / total
-        var = (((x - mean) ** 2) * m).sum(dim=(2, 3), keepdim=True) / total
-        return (x - mean) / (torch.sqrt(var) + 1e-6) * m
+        return _standardise(x, self.mask)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         if patches.shape[-2:] != (PATCH_SIZE, PATCH_SIZE):
@@ -102,6 +109,8 @@ class FusedOriNet(nn.Module):
     becomes one conv with bias; same outputs (to float rounding); channels_last on the CPU.
     """
 
+    mask: torch.Tensor  # as OriNet's
+
     def __init__(self, net: OriNet) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -110,8 +119,12 @@ class FusedOriNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 bn = modules[i + 1]
                 assert isinstance(bn, nn.BatchNorm2d)
+                assert bn.running_var is not None and bn.running_mean is not None  # track_running_stats
                 scale = bn.weight.detach().float() * torch.rsqrt(bn.running_var.detach().float() + bn.eps)
-                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
+                # torch annotates Conv2d's kernel_size / stride / padding attributes as tuple[int, ...]
+                conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,  # type: ignore[arg-type]
+                                 bias=True)
+                assert conv.bias is not None
                 with torch.no_grad():
                     conv.weight.copy_(m.weight.detach().float() * scale.reshape(-1, 1, 1, 1))
                     conv.bias.copy_(bn.bias.detach().float() - bn.running_mean.detach().float() * scale)
@@ -119,11 +132,12 @@ class FusedOriNet(nn.Module):
             elif isinstance(m, nn.ReLU):
                 layers.append(nn.ReLU(inplace=True))
         self.features = nn.Sequential(*layers).eval()
-        self.head = nn.Conv2d(net.head.in_channels, 2, net.head.kernel_size, bias=True)
+        self.head = nn.Conv2d(net.head.in_channels, 2, net.head.kernel_size, bias=True)  # type: ignore[arg-type]
         self.head.load_state_dict(net.head.state_dict())
         self.register_buffer("mask", disc_mask(PATCH_SIZE)[None, None], persistent=False)
 
-    standardise = OriNet.standardise
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        return _standardise(x, self.mask)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         x = self.standardise(patches.float())

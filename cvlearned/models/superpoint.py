@@ -343,6 +343,15 @@ class HeatmapFeature(NetworkFeature):
             for (x, y), s in zip(points.tolist(), scores.tolist())
         )
 
+    def dense(self, gray: np.ndarray) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def dense_batch(self, grays: np.ndarray) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def _keypoints(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
     def _detect(self, gray: np.ndarray, mask: np.ndarray | None) -> Keypoints:
         return self._to_keypoints(*self._keypoints(self.dense(gray), mask))
 
@@ -358,7 +367,7 @@ class HeatmapFeature(NetworkFeature):
     def _detect_and_compute(self, gray: np.ndarray, mask: np.ndarray | None) -> tuple[Keypoints, np.ndarray | None]:
         return self._describe(self.dense(gray), mask)
 
-    def _detect_and_compute_many(self, grays, masks):  # type: ignore[no-untyped-def]
+    def _detect_and_compute_many(self, grays, masks):
         """Equal-size images run through the network together (:func:`same_size_batches`)."""
         results: list[Any] = [None] * len(grays)
         for batch in same_size_batches(grays):
@@ -391,7 +400,7 @@ class SuperPoint(HeatmapFeature):
     default_preset = "superpoint"
 
     def _configure(self) -> None:
-        cfg: SuperPointConfig = self.config  # type: ignore[assignment]
+        cfg: SuperPointConfig = self.config
         self._lock = threading.RLock()
         self._device = resolve_device(cfg.device)
         preset, state, source = self._load_weights(infer_preset)
@@ -418,7 +427,7 @@ class SuperPoint(HeatmapFeature):
 
     # ---------------------------------------------------------------- hooks
     def _keypoints(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
-        cfg: SuperPointConfig = self.config  # type: ignore[assignment]
+        cfg: SuperPointConfig = self.config
         heat = maps[0]
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -194,8 +194,9 @@ def receptive_field(net: UCNNet) -> int:
         if isinstance(m, nn.Conv2d):
             field += (m.kernel_size[0] - 1) * jump
         elif isinstance(m, nn.MaxPool2d):
-            field += (m.kernel_size - 1) * jump
-            jump *= m.stride
+            kernel, stride = cast(int, m.kernel_size), cast(int, m.stride)  # UCN's pools take ints
+            field += (kernel - 1) * jump
+            jump *= stride
         elif isinstance(m, ConvSpatialTransformer):
             field += (m.kernel - 1) * jump
     return field
@@ -315,7 +316,7 @@ class UCN(NetworkFeature):
     default_preset = "ucn"
 
     def _configure(self) -> None:
-        cfg: UCNConfig = self.config  # type: ignore[assignment]
+        cfg: UCNConfig = self.config
         self._lock = threading.RLock()
         self._device = resolve_device(cfg.device)
         preset, state, source = self._load_weights(infer_preset)
@@ -382,7 +383,9 @@ class UCN(NetworkFeature):
             keypoints = self._map_keypoints(gray, mask, raw)
         else:
             keypoints = self._detector_keypoints(gray, mask)
-            raw = self.raw_map(gray) if keypoints else None
+            if not keypoints:
+                return (), None
+            raw = self.raw_map(gray)
         if not keypoints:
             return (), None
         return keypoints, self._describe(raw, keypoints)
@@ -402,7 +405,7 @@ class UCN(NetworkFeature):
         return allowed if mask is None else allowed & (mask > 0)
 
     def _map_keypoints(self, gray: np.ndarray, mask: np.ndarray | None, raw: torch.Tensor) -> Keypoints:
-        cfg: UCNConfig = self.config  # type: ignore[assignment]
+        cfg: UCNConfig = self.config
         height, width = gray.shape
         allowed = torch.from_numpy(self._allowed(gray, mask))
         with torch.inference_mode():
@@ -421,7 +424,7 @@ class UCN(NetworkFeature):
         strongest N, one per location (descriptors do not depend on size or angle)."""
         if min(gray.shape) < 1:
             return ()
-        cfg: UCNConfig = self.config  # type: ignore[assignment]
+        cfg: UCNConfig = self.config
         detector = self._sift if self._sift is not None else cfg.detector
         with self._lock:
             found = tuple(detector.detect(gray, mask))

@@ -131,7 +131,7 @@ class XFeat(HeatmapFeature):
     default_preset = "xfeat-lite"
 
     def _configure(self) -> None:
-        cfg: XFeatConfig = self.config  # type: ignore[assignment]
+        cfg: XFeatConfig = self.config
         self._lock = threading.RLock()
         self._device = resolve_device(cfg.device)
         preset, state, source = self._load_weights(infer_preset)
@@ -156,7 +156,7 @@ class XFeat(HeatmapFeature):
 
     def _keypoints(self, maps: tuple[torch.Tensor, ...], mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Heatmap maxima above the threshold, scored heatmap x reliability (``maps[2]``)."""
-        cfg: XFeatConfig = self.config  # type: ignore[assignment]
+        cfg: XFeatConfig = self.config
         heat, reliability = maps[0], maps[2]
         if mask is not None:
             heat = heat * torch.from_numpy(mask > 0)

@@ -22,6 +22,8 @@ upsampled to the 1/8 map's size).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,10 +45,13 @@ class BasicLayer(nn.Sequential):
 
     def fuse(self) -> nn.Sequential:
         """An equal-output (in eval mode) conv-with-bias + ReLU."""
-        conv, bn = self[0], self[1]
+        conv, bn = cast(nn.Conv2d, self[0]), cast(nn.BatchNorm2d, self[1])
+        assert bn.running_var is not None and bn.running_mean is not None  # track_running_stats
         scale = 1.0 / torch.sqrt(bn.running_var + bn.eps)
-        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                          padding=conv.padding, bias=True)
+        # torch annotates Conv2d's kernel_size / stride / padding attributes as tuple[int, ...]
+        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,  # type: ignore[arg-type]
+                          padding=conv.padding, bias=True)  # type: ignore[arg-type]
+        assert fused.bias is not None
         with torch.no_grad():
             fused.weight.copy_(conv.weight * scale[:, None, None, None])
             fused.bias.copy_(-bn.running_mean * scale)

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def _check_range(name: str, rng: tuple[float, float], lo: float, hi: float = math.inf) -> None:
+def _check_range(name: str, rng: Sequence[float], lo: float, hi: float = math.inf) -> None:
     if len(rng) != 2 or not all(math.isfinite(v) for v in rng):
         raise ValueError(f"{name} must be a finite (low, high) pair, got {rng!r}")
     if not (lo <= rng[0] <= rng[1] <= hi):
@@ -298,7 +298,9 @@ def apply_photometric(
         if q < 100:
             ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
             if ok:
-                out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).reshape(out.shape)
+                decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+                assert decoded is not None  # a JPEG it just encoded
+                out = decoded.reshape(out.shape)
     return out
 
 

@@ -129,8 +129,8 @@ class Camera:
 
     @staticmethod
     def look_at(
-        eye: Sequence[float],
-        target: Sequence[float],
+        eye: Sequence[float] | np.ndarray,
+        target: Sequence[float] | np.ndarray,
         up: Sequence[float] = (0.0, 0.0, 1.0),
         K: np.ndarray | None = None,
         width: int = 640,

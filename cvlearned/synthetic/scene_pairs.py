@@ -57,6 +57,7 @@ def make_scene_pairs(
                 best = (overlap, cam0, cam1)
             if overlap >= min_overlap:
                 break
+        assert best is not None  # the loop ran
         _, cam0, cam1 = best
         v0, v1 = render(scene, cam0, supersample), render(scene, cam1, supersample)
         R, t = relative_pose(cam0, cam1)

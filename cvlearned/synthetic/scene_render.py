@@ -106,7 +106,7 @@ def _rasterize(
         ginv, bbox = _plane_setup(plane, K, R, t, w, h)
         ginvs.append(ginv)
         bboxes.append(bbox)
-        if ginv is None:
+        if ginv is None or bbox is None:  # both or neither
             continue
         x0, y0, x1, y1 = bbox
         q2 = _affine_grid(ginv[2], x0, y0, x1, y1, dtype)
@@ -147,7 +147,7 @@ def _shade(scene: Scene, raster: _Raster, image: np.ndarray) -> None:
     """
     for i, plane in enumerate(scene.planes):
         ginv, bbox = raster.ginv[i], raster.bbox[i]
-        if ginv is None:
+        if ginv is None or bbox is None:  # both or neither
             continue
         x0, y0, x1, y1 = bbox
         mine = raster.index[y0 : y1 + 1, x0 : x1 + 1] == i
@@ -215,7 +215,7 @@ def render(scene: Scene, camera: Camera, supersample: int = 2) -> RenderedView:
         A = np.array([[s, 0.0, (s - 1) / 2.0], [0.0, s, (s - 1) / 2.0], [0.0, 0.0, 1.0]])
         K_s, ws, hs = A @ camera.K, w * s, h * s
         fine = _rasterize(scene, K_s, camera.R, camera.t, ws, hs, np.float32)
-    image = np.empty((hs, ws, 3), np.uint8)
+    image: np.ndarray = np.empty((hs, ws, 3), np.uint8)
     image[:] = np.asarray(scene.background, dtype=np.uint8)
     _shade(scene, fine, image)
     if s > 1:

@@ -157,7 +157,7 @@ def _draw_checkerboard(rng, image, h, w):
     box = np.array([origin, origin + [cols * cell, 0], origin + [cols * cell, rows * cell], origin + [0, rows * cell]])
     H = _random_perspective(rng, box, h, w, 0.12)
     warped = _warp_points(H, grid).reshape(rows + 1, cols + 1, 2)
-    colours = [_contrasting(rng, image), None]
+    colours: list[float] = [_contrasting(rng, image), 0.0]
     colours[1] = float(np.clip(colours[0] + rng.choice([-1, 1]) * rng.uniform(60, 150), 0, 255))
     if abs(colours[1] - colours[0]) < 40:
         colours[1] = 255.0 - colours[0]
@@ -258,7 +258,7 @@ def render_shape(rng: np.random.Generator, size: tuple[int, int] = (160, 120), k
     kind = kind if kind is not None else str(rng.choice(SHAPE_KINDS))
     if kind not in _DRAWERS:
         raise ValueError(f"unknown shape kind {kind!r}; choose from {list(SHAPE_KINDS)}")
-    image = _background(rng, h, w).astype(np.float32)
+    image: np.ndarray = _background(rng, h, w).astype(np.float32)
     corners = _DRAWERS[kind](rng, image, h, w)
     image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
     image = image + rng.normal(0, rng.uniform(0, 8), image.shape).astype(np.float32)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 __all__ = ["replace_from_mapping", "load_yaml_config"]
 
-C = TypeVar("C")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 
 
 def replace_from_mapping(default: C, raw: Any, where: str = "config") -> C:
@@ -32,7 +35,7 @@ def replace_from_mapping(default: C, raw: Any, where: str = "config") -> C:
     changes: dict[str, Any] = {}
     for key, value in raw.items():
         current = getattr(default, key)
-        if dataclasses.is_dataclass(current):
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):  # a nested config
             changes[key] = replace_from_mapping(current, value, f"{where}.{key}")
         else:
             changes[key] = tuple(value) if isinstance(value, list) else value

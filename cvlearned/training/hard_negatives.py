@@ -28,7 +28,7 @@ class NegativePairs(NamedTuple):
     """
 
     query: torch.Tensor
-    index: torch.Tensor
+    index: torch.Tensor  # type: ignore[assignment]  # shadows tuple.index (the field is the API)
 
 
 def _check(locations: torch.Tensor, gt: torch.Tensor, radius: float) -> None:

@@ -64,7 +64,7 @@ def train_magicpoint(
     params = [p for name, p in net.named_parameters() if not name.startswith("convD")]
     opt = torch.optim.Adam(params, lr=mp.lr)
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
 
     def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, 1, step])

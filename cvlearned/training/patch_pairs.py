@@ -279,7 +279,9 @@ def load_or_mine(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"patch_pairs_{split}_{cfg.key([n for n, _ in photos], split)}.npz"
-    return cached_arrays(path, ("a", "b", "pair_id"), lambda: mine_patch_pairs(photos, cfg, progress=progress))
+    a, b, pair_id = cached_arrays(path, ("a", "b", "pair_id"),
+                                  lambda: mine_patch_pairs(photos, cfg, progress=progress))
+    return a, b, pair_id
 
 
 def load_train_val_pairs(

@@ -24,7 +24,8 @@ def save_checkpoint(path: Path, net: Any, opt: Any, step: int, cfg: Any, elapsed
     import torch
 
     tmp = path.with_suffix(".tmp")
-    config = json.dumps(dataclasses.asdict(cfg), default=str) if dataclasses.is_dataclass(cfg) else str(cfg)
+    is_instance = dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)
+    config = json.dumps(dataclasses.asdict(cfg), default=str) if is_instance else str(cfg)
     torch.save(
         {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "config": config,
          "elapsed_s": elapsed},
@@ -160,6 +161,7 @@ def cached_arrays(
     arrays = tuple(compute())
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, **dict(zip(names, arrays)))
+    named: dict[str, Any] = dict(zip(names, arrays))
+    np.savez(tmp, **named)
     tmp.replace(path)
     return arrays

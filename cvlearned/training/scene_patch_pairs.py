@@ -167,4 +167,5 @@ def load_or_mine_scenes(photos: Sequence[tuple[str, np.ndarray]], cfg: MiningCon
     blob = json.dumps({"cfg": dataclasses.asdict(cfg), "names": [n for n, _ in photos], "split": split,
                        "fit": [FIT_GRID, MAX_FIT_ERROR]}, sort_keys=True, default=str)
     path = out / f"scene_patch_pairs_{split}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.npz"
-    return cached_arrays(path, ("a", "b"), lambda: mine_scene_patch_pairs(photos, cfg, progress=progress))
+    a, b = cached_arrays(path, ("a", "b"), lambda: mine_scene_patch_pairs(photos, cfg, progress=progress))
+    return a, b

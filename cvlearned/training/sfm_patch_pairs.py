@@ -204,6 +204,7 @@ def load_or_mine_sfm(cfg: SfmPatchConfig, out_dir: PathLike, root: PathLike | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"sfm_patch_pairs_{_cache_key(cfg, root, patch_size, patch_scale)}.npz"
-    return cached_arrays(path, ("a", "b", "class_id"),
-                         lambda: mine_sfm_patch_pairs(cfg, root, patch_size, patch_scale, progress))
+    a, b, class_id = cached_arrays(path, ("a", "b", "class_id"),
+                                   lambda: mine_sfm_patch_pairs(cfg, root, patch_size, patch_scale, progress))
+    return a, b, class_id
 

@@ -124,12 +124,12 @@ class SfmCropConfig(SfmPairsConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for check, name, low in ((check_int_range, "pairs_per_step", 1), (check_range, "weight", 0.0),
-                                 (check_range, "radius", 0.0)):
-            try:
-                check(self, name, low)
-            except ValueError as exc:
-                raise ValueError(f"sfm.{exc}") from None
+        try:
+            check_int_range(self, "pairs_per_step", 1)
+            check_range(self, "weight", 0.0)
+            check_range(self, "radius", 0.0)
+        except ValueError as exc:
+            raise ValueError(f"sfm.{exc}") from None
 
 
 @dataclass(frozen=True)

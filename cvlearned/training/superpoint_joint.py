@@ -159,7 +159,7 @@ def train_joint(
         load_into(net, state, init)
     opt = torch.optim.Adam(net.parameters(), lr=j.lr)
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
 
     def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([cfg.seed, 4, step])

@@ -132,7 +132,7 @@ def train(
     net = build_net(cfg.preset, dropout=cfg.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
     n = len(train_a)
     if n < cfg.batch_size:
         raise ValueError(f"only {n} training pairs for a batch of {cfg.batch_size}")

@@ -210,8 +210,8 @@ def evaluate(orinet, descriptor, va: np.ndarray, vb: np.ndarray, seed: int = 0, 
             rotated = rotate_patches(a, angles_to_vectors(phi[s : s + batch]), DESC_PATCH)
             pred_rot.append(vectors_to_angles(orinet(rotated)))
     out: dict[str, float] = {}
-    for name, x, y in (("", da, db), ("_upright", ua, ub)):
-        x, y = torch.cat(x), torch.cat(y)
+    for name, xs, ys in (("", da, db), ("_upright", ua, ub)):
+        x, y = torch.cat(xs), torch.cat(ys)
         dist = torch.cdist(x, y)
         out["dist" + name] = float(torch.diagonal(dist).mean())
         out["nn_acc" + name] = float((dist.argmin(dim=1) == torch.arange(len(x))).float().mean())

@@ -33,7 +33,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -41,6 +41,10 @@ import torch
 from cvlearned.cli_args import trainer_parser
 from cvlearned.training.ucn_config import UCNTrainConfig, load_config
 from cvlearned.training.ucn_pairs import CorrespondencePair, PairSource, ScenePairs
+
+if TYPE_CHECKING:
+    from cvlearned.feature2d import Keypoints
+    from cvlearned.models.ucn import UCNNet
 
 __all__ = ["ValidationPair", "validation_pairs", "batch_losses", "evaluate_pck", "train", "main"]
 
@@ -72,6 +76,7 @@ def validation_pairs(photos: list[tuple[str, np.ndarray]], scenes: ScenePairs | 
         if kind == "homography":
             pair = homography_pair(to_gray(photos[i % len(photos)][1]), rng, cfg.pairs)[0]
         else:
+            assert scenes is not None  # scene kinds exist only with scenes
             pair = scene_pair(scenes, i, rng, cfg.pairs)
         out.append(ValidationPair(pair, *sample_correspondences(pair.gt, v.points_per_pair, rng)))
     return out
@@ -84,7 +89,7 @@ def _images(pairs: list[CorrespondencePair], device: torch.device, channels_last
     return t.contiguous(memory_format=torch.channels_last) if channels_last else t
 
 
-def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.random.Generator,
+def batch_losses(net: UCNNet, pairs: list[CorrespondencePair], rng: np.random.Generator,
                  cfg: UCNTrainConfig, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
     """Forward a batch of pairs → {"loss", "positive", "negative", "negative_fraction"} (scalars).
 
@@ -109,8 +114,8 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
     loss_cfg, n = cfg.loss, cfg.pairs.correspondences_per_pair
     fraction = cfg.pairs.keypoint_fraction
     detector = create(cfg.pairs.keypoint_detector) if fraction > 0 else None
-    samples = [sample_correspondences(p.gt, n, rng, keypoints_to_array(detector.detect(p.image0)) if detector else None,
-                                      fraction) for p in pairs]
+    samples = [sample_correspondences(p.gt, n, rng, keypoints_to_array(cast("Keypoints", detector.detect(p.image0)))
+                                      if detector else None, fraction) for p in pairs]
     pts0 = torch.from_numpy(np.stack([s[0] for s in samples])).to(device)  # (B, N, 2)
     pts1 = torch.from_numpy(np.stack([s[1] for s in samples])).to(device)
     x = _images(pairs, device, cfg.channels_last)
@@ -144,7 +149,7 @@ def batch_losses(net: torch.nn.Module, pairs: list[CorrespondencePair], rng: np.
 
 
 def evaluate_pck(
-    net: torch.nn.Module, pairs: list[ValidationPair], thresholds: tuple[float, ...], chunk: int = 4096,
+    net: UCNNet, pairs: list[ValidationPair], thresholds: tuple[float, ...], chunk: int = 4096,
     device: torch.device | str = "cpu", channels_last: bool = False,
 ) -> dict[str, float]:
     """PCK of dense nearest-neighbour matching (UCN protocol) pooled over ``pairs`` → {"pck@<t>": fraction}.
@@ -178,7 +183,7 @@ def train(
     cfg: UCNTrainConfig, source: PairSource, out: str | os.PathLike, log: logging.Logger | None = None,
     val: list[ValidationPair] | None = None, progress: bool = True, max_steps_this_run: int | None = None,
     device: Any = "auto", init: str | os.PathLike | None = None,
-) -> tuple[torch.nn.Module, list[dict[str, float]]]:
+) -> tuple[UCNNet, list[dict[str, float]]]:
     """Train from random weights or the state dict file ``init`` (resuming from
     ``out/checkpoint.pt`` when it exists) → (net in eval mode, logged history).
 
@@ -207,7 +212,7 @@ def train(
         log.info("initialised %s from %s", cfg.preset, init)
     net = net.to(dev)
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def step_fn(step: int) -> dict[str, float]:

@@ -278,5 +278,6 @@ class PairSource:
         if self.sfm is not None and rng.random() < self.sfm_fraction:
             return self.sfm.draw(rng)
         if rng.random() < self.cfg.scene_fraction:
+            assert self.scenes is not None  # __init__: scene_fraction > 0 needs scenes
             return scene_pair(self.scenes, int(rng.integers(len(self.scenes))), rng, self.cfg)
         return homography_pair(self.photos[int(rng.integers(len(self.photos)))], rng, self.cfg)[0]

@@ -73,7 +73,7 @@ def train_xfeat(
     torch.manual_seed(cfg.seed)
     net = XFeatNet()
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack it
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr)
 
     def step_fn(step: int) -> dict[str, float]:

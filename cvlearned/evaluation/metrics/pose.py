@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cvlearned.cv_compat import normalized_image_points
 
@@ -168,7 +169,7 @@ def run_aucs(errors: np.ndarray, threshold: float) -> np.ndarray:
     return area / threshold
 
 
-def pose_error(rot_errs: np.ndarray, trans_errs: np.ndarray) -> np.ndarray:
+def pose_error(rot_errs: ArrayLike, trans_errs: ArrayLike) -> np.ndarray:
     """Per-pair pose error in degrees (same shape as the inputs): ``max(rot, trans)``; the
     rotation error alone where translation is undefined (NaN, pure rotation); inf where
     either is inf (failure) or the rotation is NaN. This is the error the AUCs integrate."""
