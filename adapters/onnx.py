@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvlearned.adapters.onnx_runtime import METADATA_PREFIX
-from cvlearned.models.superpoint import nms, refine_keypoints
+from cvlearned.models.heatmap import nms, refine_keypoints
 
 __all__ = [
     "FLAVOURS",

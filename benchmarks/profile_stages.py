@@ -66,6 +66,7 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
     """(object, attribute, stage) triples naming the callables that implement each stage."""
     import cvlearned.feature2d as feature2d
     import cvlearned.models.hardnet as hardnet
+    import cvlearned.models.heatmap as heatmap
     import cvlearned.models.superpoint as superpoint
     import cvlearned.models.ucn as ucn
     import cvlearned.models.xfeat as xfeat
@@ -82,7 +83,7 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
         return hooks + [
             (feature, "dense", "image preparation"), (feature._net, "forward", "network"),
             (superpoint, "heatmap_from_logits", "NMS/selection"), (feature, "_keypoints", "NMS/selection"),
-            (superpoint, "sample_descriptors", "descriptor sampling"),
+            (heatmap, "sample_descriptors", "descriptor sampling"),
             (feature, "_to_keypoints", "keypoint conversion"),
         ]
     if isinstance(feature, ucn.UCN):
@@ -95,7 +96,7 @@ def stage_hooks(feature: Any) -> list[tuple[Any, str, str]]:
         return hooks + [
             (feature, "dense_batch", "image preparation"), (feature._net, "forward", "network"),
             (xfeat, "heatmap_from_logits", "NMS/selection"), (feature, "_keypoints", "NMS/selection"),
-            (superpoint, "sample_descriptors", "descriptor sampling"),
+            (heatmap, "sample_descriptors", "descriptor sampling"),
             (feature, "_to_keypoints", "keypoint conversion"),
         ]
     raise TypeError(f"no stage hooks for {type(feature).__name__}")

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 import cvlearned
 from cvlearned.models import cpu_runtime
-from cvlearned.models.superpoint import nms, window_max
+from cvlearned.models.heatmap import nms, window_max
 
 DESCRIPTOR_TOLERANCE = 1e-5
 #: SuperPoint's sub-pixel refinement moves with heatmap rounding: 1.5e-5 px measured
@@ -128,13 +128,13 @@ def test_stage_clock_counts_nested_time_once(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_timed_stages_restores_the_feature(photo_bgr: np.ndarray) -> None:
     profile_stages = _profile_module()
-    import cvlearned.models.superpoint as superpoint
+    import cvlearned.models.heatmap as heatmap
 
     feature = cvlearned.create("superpoint-lite", device="cpu")
-    original = superpoint.sample_descriptors
+    original = heatmap.sample_descriptors
     clock = profile_stages.StageClock()
     with profile_stages.timed_stages(feature, clock):
         feature.detectAndCompute(photo_bgr, None)
     assert clock.seconds["network"] > 0 and clock.seconds["descriptor sampling"] > 0
-    assert superpoint.sample_descriptors is original
+    assert heatmap.sample_descriptors is original
     assert not {"_prepare", "dense", "_keypoints", "forward"} & (set(vars(feature)) | set(vars(feature.net)))

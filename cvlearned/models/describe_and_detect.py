@@ -30,7 +30,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from cvlearned.models.superpoint import nms
+from cvlearned.models.heatmap import nms
 
 __all__ = [
     "soft_detection_score", "hard_detections", "refine_offsets", "detect_keypoints", "grid_keypoints",

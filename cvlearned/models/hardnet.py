@@ -37,13 +37,14 @@ from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints, _decode_value
 from cvlearned.keypoints import sanitize_detected, unique_locations
 from cvlearned.models.cpu_runtime import CpuRunner
+from cvlearned.models.detectors import detector_name
 from cvlearned.models.network_feature import NetworkFeature
 from cvlearned.patches import DEFAULT_PATCH_SCALE, build_pyramid, extract_patches
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into, load_state_dict, shipped_file, shipped_weights
 
 __all__ = ["PRESETS", "ORIENTATIONS", "DEFAULT_KEYPOINT_SIZE", "HardNetNet", "HardNetConfig", "HardNet",
-           "HardNet_create", "build_net", "detector_name"]
+           "HardNet_create", "build_net"]
 
 DESCRIPTOR_DIM = 128
 PATCH_SIZE = 32
@@ -442,15 +443,4 @@ def HardNet_create(**params: Any) -> HardNet:  # noqa: N802 (OpenCV naming)
     """Create a :class:`HardNet`, e.g. ``HardNet_create(preset="hardnet-lite", max_keypoints=2048)``
     or ``HardNet_create(detector=cv2.FastFeatureDetector_create(), orientation="learned")``."""
     return HardNet(**params)
-
-
-def detector_name(detector: Any) -> str:
-    """``detector.getDefaultName()`` when it has one (OpenCV, cvlearned), else its class name."""
-    get = getattr(detector, "getDefaultName", None)
-    if callable(get):
-        try:
-            return str(get())
-        except Exception:  # noqa: BLE001 (a duck-typed detector may not implement it)
-            pass
-    return type(detector).__name__
 

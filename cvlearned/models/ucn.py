@@ -47,7 +47,7 @@ from cvlearned.image_input import as_gray_uint8
 from cvlearned.keypoints import keypoints_to_array, sanitize_detected, unique_locations
 from cvlearned.models.conv_spatial_transformer import ConvSpatialTransformer
 from cvlearned.models.describe_and_detect import detect_keypoints, grid_keypoints, soft_detection_score
-from cvlearned.models.hardnet import detector_name
+from cvlearned.models.detectors import detector_name
 from cvlearned.models.network_feature import NetworkFeature, memory_format_for
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
