@@ -178,7 +178,8 @@ def _is_superpoint(model: Any) -> bool:
 
 
 def _build_superpoint(model: Any) -> DenseModel:
-    from cvlearned.models.superpoint import CELL, PRESETS, SuperPoint, SuperPointConfig, infer_preset
+    from cvlearned.models.heatmap import CELL
+    from cvlearned.models.superpoint import PRESETS, SuperPoint, SuperPointConfig, infer_preset
 
     if isinstance(model, SuperPoint):
         cfg, net = model.config, model.net

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from cvlearned.models.hardnet import HardNet
     from cvlearned.synthetic.homography import make_homography_pairs
     from cvlearned.synthetic.photos import load_photo_folder
-    from cvlearned.training.patch_pairs import split_photos
+    from cvlearned.training.patches.patch_pairs import split_photos
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", required=True, help="photo folder; its held-out split (every 10th) is used")

@@ -1,6 +1,6 @@
 """The regression values of a shipped learned matcher and their noise, for its model card.
 
-Match precision and recall (``cvlearned.training.train_matcher.evaluate``, the static
+Match precision and recall (``cvlearned.training.matcher.train_matcher.evaluate``, the static
 network) on the generated set of ``tests/regression_sets.bundled_matcher_samples``: seed 0
 is the value ``tests/test_matcher_shipped.py`` pins, the standard deviation over seeds
 0..N-1 (other generated sets of the same size) is the noise it allows twice.
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 import cvlearned
+from cvlearned.training.matcher.train_matcher import evaluate
 from cvlearned.weight_files import load_manifest
-from cvlearned.training.train_matcher import evaluate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from regression_sets import bundled_matcher_samples  # noqa: E402

@@ -15,12 +15,12 @@ from cvlearned.cli_args import HelpFormatter, show_progress
 
 #: model name -> module whose ``main(argv)`` trains it
 TRAINERS = {
-    "hardnet": "cvlearned.training.train_hardnet",
-    "matcher": "cvlearned.training.train_matcher",
-    "orinet": "cvlearned.training.train_orinet",
-    "superpoint": "cvlearned.training.train_superpoint",
-    "xfeat": "cvlearned.training.train_xfeat",
-    "ucn": "cvlearned.training.train_ucn",
+    "hardnet": "cvlearned.training.patches.train_hardnet",
+    "matcher": "cvlearned.training.matcher.train_matcher",
+    "orinet": "cvlearned.training.patches.train_orinet",
+    "superpoint": "cvlearned.training.superpoint.train_superpoint",
+    "xfeat": "cvlearned.training.xfeat.train_xfeat",
+    "ucn": "cvlearned.training.ucn.train_ucn",
 }
 
 #: sub-commands run by ``cvlearned.folder_cli.run_<name>``

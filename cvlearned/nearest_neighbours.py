@@ -1,7 +1,7 @@
 """Exact, memory-bounded nearest-neighbour search between two sets of feature vectors.
 
 Shared by the dense PCK metric (:mod:`cvlearned.evaluation.metrics.pck`) and UCN's active
-hard-negative mining (:mod:`cvlearned.training.hard_negatives`).
+hard-negative mining (:mod:`cvlearned.training.ucn.hard_negatives`).
 """
 
 from __future__ import annotations

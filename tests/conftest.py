@@ -41,7 +41,7 @@ def xfeat_random_file(tmp_path_factory) -> str:
     """A random xfeat-lite state dict with non-trivial batch-norm statistics (seed 0)."""
     torch = pytest.importorskip("torch")
     from cvlearned.models.xfeat import build_net
-    from cvlearned.training.run_state import export_weights
+    from cvlearned.training.common.run_state import export_weights
 
     torch.manual_seed(0)
     net = build_net()

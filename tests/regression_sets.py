@@ -71,7 +71,7 @@ def bundled_matcher_samples(feature, seed: int = 0) -> list:
     (pairs with an image that has fewer keypoints are skipped)."""
     from cvlearned.synthetic.homography import make_homography_pairs
     from cvlearned.synthetic.photos import bundled_photo
-    from cvlearned.training.matcher_pairs import extract_sample
+    from cvlearned.training.matcher.matcher_pairs import extract_sample
 
     photos = [(name, bundled_photo(name)) for name in BUNDLED_NAMES]
     pairs = make_homography_pairs(photos=photos, n_pairs=6, split="viewpoint", size=(512, 384), seed=seed)

@@ -14,7 +14,7 @@ from cvlearned.folder_extraction import extract_folder
 from cvlearned import io
 from cvlearned.models.network_feature import same_size_batches
 from cvlearned.models.xfeat import XFeat, build_net
-from cvlearned.training.run_state import export_weights
+from cvlearned.training.common.run_state import export_weights
 
 
 def _image(seed: int, shape: tuple[int, int]) -> np.ndarray:

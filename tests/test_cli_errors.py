@@ -134,8 +134,8 @@ def test_show_progress_follows_the_flag_and_the_terminal(monkeypatch: pytest.Mon
 
 
 def test_plain_text_drops_rest_markup() -> None:
-    doc = "Pairs (:mod:`cvlearned.training.patch_pairs`, :func:`~a.b.mine`) in ``--out``."
-    assert cli_args.plain_text(doc) == "Pairs (cvlearned.training.patch_pairs, mine) in --out."
+    doc = "Pairs (:mod:`cvlearned.training.patches.patch_pairs`, :func:`~a.b.mine`) in ``--out``."
+    assert cli_args.plain_text(doc) == "Pairs (cvlearned.training.patches.patch_pairs, mine) in --out."
 
 
 # ----------------------------------------------------------------------------- cvlearned command

@@ -24,8 +24,8 @@ PACKAGE_DIRS = {
 # Import circles present today, each as its sorted modules; they are to be removed by the
 # refactor issue. Delete an entry when its circle goes (the test fails until you do). None is
 # left (the models no longer import models.factories, which creates them from the manifest);
-# patch_pairs <-> scene_patch_pairs and reconstruction <-> reconstruction_database close a
-# loop only through deferred imports.
+# training.patches.patch_pairs <-> training.patches.scene_patch_pairs and reconstruction <->
+# reconstruction_database close a loop only through deferred imports.
 KNOWN_CIRCLES: set[tuple[str, ...]] = set()
 
 
@@ -148,12 +148,49 @@ def circles(graph: dict[str, set[str]]) -> set[tuple[str, ...]]:
 
 def test_no_import_circles_beyond_the_known_ones():
     graph = import_graph(PACKAGE_DIRS)
-    assert "cvlearned.adapters" in graph and "cvlearned.training.run_state" in graph
+    assert "cvlearned.adapters" in graph and "cvlearned.training.common.run_state" in graph
     found = circles(graph)
     assert found == KNOWN_CIRCLES, (
         f"new import circles: {sorted(found - KNOWN_CIRCLES)}; "
         f"known circles gone (remove them from KNOWN_CIRCLES): {sorted(KNOWN_CIRCLES - found)}"
     )
+
+
+# cvlearned.training's families (subpackages) and the other families each may import, deferred
+# imports included; every family may import training.common, which imports no family.
+TRAINING_FAMILIES = {
+    "common": set(),
+    "matcher": set(),
+    "patches": set(),
+    "superpoint": set(),
+    "ucn": set(),
+    "xfeat": {"superpoint"},  # trains on the superpoint adapt stage's pseudo-labels
+}
+
+
+def test_training_families_import_only_common_and_their_allowed_families():
+    training = ROOT / "cvlearned" / "training"
+    found = {path.parent.name for path in training.glob("*/__init__.py")}
+    assert found == set(TRAINING_FAMILIES), f"update TRAINING_FAMILIES: {sorted(found ^ set(TRAINING_FAMILIES))}"
+    wrong = []
+    for family, allowed in TRAINING_FAMILIES.items():
+        allowed = allowed | {family} | ({"common"} if family != "common" else set())
+        for path in sorted((training / family).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: relative import")
+                    continue
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                for name in names:
+                    parts = name.split(".")
+                    if parts[:2] == ["cvlearned", "training"] and len(parts) > 2 and parts[2] in TRAINING_FAMILIES \
+                            and parts[2] not in allowed:
+                        wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {family} imports {name}")
+                if isinstance(node, ast.ImportFrom) and node.module == "cvlearned.training":
+                    wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {family} imports {a.name}"
+                              for a in node.names if a.name in TRAINING_FAMILIES and a.name not in allowed]
+    assert not wrong, "imports across training families:\n" + "\n".join(wrong)
 
 
 def test_checker_finds_a_circle(tmp_path):

@@ -16,7 +16,7 @@ from cvlearned.weight_files import load_manifest, shipped_file
 
 torch = pytest.importorskip("torch")
 
-from cvlearned.training.train_matcher import evaluate  # noqa: E402
+from cvlearned.training.matcher.train_matcher import evaluate  # noqa: E402
 
 MATCHER_RECORDS = {entry.model: entry for entry in load_manifest().values() if entry.family == "lightglue"}
 SHIPPED = sorted(MATCHER_RECORDS)

@@ -14,10 +14,10 @@ torch = pytest.importorskip("torch")
 
 import cvlearned  # noqa: E402
 from cvlearned.evaluation.warps import DepthWarp, HomographyWarp  # noqa: E402
-from cvlearned.synthetic.photos import photo_source  # noqa: E402
 from cvlearned.synthetic import make_scene_pairs  # noqa: E402
-from cvlearned.training.matcher_pairs import IGNORED, UNMATCHED, correspondence_labels, extract_sample  # noqa: E402
-from cvlearned.training.train_matcher import MatcherTrainConfig, main, train_matcher  # noqa: E402
+from cvlearned.synthetic.photos import photo_source  # noqa: E402
+from cvlearned.training.matcher.matcher_pairs import IGNORED, UNMATCHED, correspondence_labels, extract_sample  # noqa: E402
+from cvlearned.training.matcher.train_matcher import MatcherTrainConfig, main, train_matcher  # noqa: E402
 
 SMALL = dict(batch_size=2, n_keypoints=128, image_width=256, image_height=192, log_every=1, warmup_steps=1,
              lr=1e-3, checkpoint_every=100, val_pairs=2, val_every=100)

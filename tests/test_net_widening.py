@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cvlearned.models.superpoint import build_net
-from cvlearned.training.net_widening import widen_state_dict
+from cvlearned.training.superpoint.net_widening import widen_state_dict
 
 
 def _widened_pair(seed: int = 0):

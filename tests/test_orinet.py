@@ -109,8 +109,8 @@ def test_rotate_patches_equals_extracting_the_rotated_patch():
 
 # ----------------------------------------------------------------------------- loss
 def test_orientation_loss_hand_computed():
-    from cvlearned.training.losses import hardnet_triplet_loss
-    from cvlearned.training.train_orinet import orientation_loss
+    from cvlearned.training.patches.losses import hardnet_triplet_loss
+    from cvlearned.training.patches.train_orinet import orientation_loss
 
     a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     b = torch.tensor([[0.6, 0.8], [0.0, 1.0]])
@@ -134,7 +134,7 @@ class _Fixed(torch.nn.Module):
 
 
 def test_step_loss_on_a_constructed_quarter_turn():
-    from cvlearned.training.train_orinet import frozen_descriptor, step_loss
+    from cvlearned.training.patches.train_orinet import frozen_descriptor, step_loss
 
     gray = _gray("camera", (256, 256))
     kps = [cv2.KeyPoint(x, y, 6.0, -1) for x, y in ((80.0, 90.0), (150.0, 120.0), (120.0, 180.0), (180.0, 70.0))]
@@ -153,8 +153,8 @@ def test_step_loss_on_a_constructed_quarter_turn():
 def test_few_training_steps_lower_the_loss_and_resume(tmp_path):
     import dataclasses
 
-    from cvlearned.training.patch_pairs import mine_pair
-    from cvlearned.training.train_orinet import (
+    from cvlearned.training.patches.patch_pairs import mine_pair
+    from cvlearned.training.patches.train_orinet import (
         TrainConfig,
         default_mining,
         evaluate,

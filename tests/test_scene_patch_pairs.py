@@ -7,8 +7,8 @@ import dataclasses
 import cv2
 import numpy as np
 
-from cvlearned.training.patch_pairs import MiningConfig, map_keypoints
-from cvlearned.training.scene_patch_pairs import (
+from cvlearned.training.patches.patch_pairs import MiningConfig, map_keypoints
+from cvlearned.training.patches.scene_patch_pairs import (
     fit_patch_affine,
     load_or_mine_scenes,
     mine_scene_pair,
@@ -89,7 +89,7 @@ def test_mine_scene_pair_on_an_affine_pair_matches_homography_mapping():
 
 
 def test_load_or_mine_scenes_caches(tmp_path, monkeypatch):
-    from cvlearned.training import scene_patch_pairs
+    from cvlearned.training.patches import scene_patch_pairs
 
     calls = []
 
@@ -105,7 +105,7 @@ def test_load_or_mine_scenes_caches(tmp_path, monkeypatch):
 
 
 def test_mine_scene_patch_pairs_on_rendered_scenes(photo_bgr):
-    from cvlearned.training.scene_patch_pairs import mine_scene_patch_pairs
+    from cvlearned.training.patches.scene_patch_pairs import mine_scene_patch_pairs
 
     cfg = dataclasses.replace(MiningConfig(), scene_pairs=2, scene_size=(320, 240))
     a, b = mine_scene_patch_pairs([("astronaut", photo_bgr)], cfg)

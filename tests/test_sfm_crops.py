@@ -1,4 +1,4 @@
-"""Crops of SfM pairs with sparse ground truth (cvlearned.training.sfm_crops)."""
+"""Crops of SfM pairs with sparse ground truth (cvlearned.training.common.sfm_crops)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from cvlearned.training.sfm_crops import SfmCropSource, crop_pair
-from cvlearned.training.sfm_pairs import SfmPair
-from cvlearned.training.ucn_pairs import sample_correspondences
+from cvlearned.training.common.sfm_crops import SfmCropSource, crop_pair
+from cvlearned.training.common.sfm_pairs import SfmPair
+from cvlearned.training.ucn.ucn_pairs import sample_correspondences
 
 
 def _images() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

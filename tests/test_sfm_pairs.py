@@ -1,4 +1,4 @@
-"""Pairs of a reconstruction with pose and sparse ground truth (cvlearned.training.sfm_pairs),
+"""Pairs of a reconstruction with pose and sparse ground truth (cvlearned.training.common.sfm_pairs),
 on a synthetic scene whose cameras, points and observations are known exactly."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cvlearned.reconstruction_io import CameraIntrinsics, ImagePose, Reconstruction, write_json
-from cvlearned.training.sfm_pairs import (
+from cvlearned.training.common.sfm_pairs import (
     epipolar_distance,
     essential_from_pose,
     load_sfm_pairs,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvlearned.reconstruction_io import CameraIntrinsics, ImagePose, Reconstruction
-from cvlearned.training.sfm_patch_pairs import (
+from cvlearned.training.patches.sfm_patch_pairs import (
     SfmPatchConfig,
     load_or_mine_sfm,
     mine_reconstruction,
@@ -127,7 +127,7 @@ def test_config_is_checked(bad):
 
 
 def test_trainer_config_reads_the_sfm_mapping_and_refuses_unknown_keys(tmp_path):
-    from cvlearned.training.train_hardnet import load_config
+    from cvlearned.training.patches.train_hardnet import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("sfm:\n  scenes: [a, b]\n  image_side: 512\n")
@@ -139,7 +139,7 @@ def test_trainer_config_reads_the_sfm_mapping_and_refuses_unknown_keys(tmp_path)
 
 
 def test_mining_is_cached_by_config_and_scene(tmp_path, monkeypatch):
-    import cvlearned.training.sfm_patch_pairs as module
+    import cvlearned.training.patches.sfm_patch_pairs as module
 
     rec, _ = _scene(tmp_path)
     monkeypatch.setattr(module, "load_reconstruction", lambda scene_dir: rec)

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import cvlearned
+from cvlearned.models.heatmap import CELL, nms, refine_keypoints, sample_descriptors, select_keypoints
 from cvlearned.models.superpoint import (
-    CELL,
     PRESETS,
     SuperPoint,
     SuperPointConfig,
@@ -17,11 +17,7 @@ from cvlearned.models.superpoint import (
     count_macs,
     heatmap_from_logits,
     infer_preset,
-    nms,
     pad_to_cells,
-    sample_descriptors,
-    refine_keypoints,
-    select_keypoints,
 )
 from cvlearned.weight_files import WeightsError
 

@@ -16,11 +16,11 @@ import yaml
 
 from cvlearned.models.superpoint import build_net
 from cvlearned.reconstruction_io import CameraIntrinsics, ImagePose, Reconstruction
-from cvlearned.training.superpoint_config import SfmCropConfig, load_config
-from cvlearned.training.sfm_crops import sfm_crop_source
-from cvlearned.training.superpoint_joint import sfm_losses, train_joint
-from cvlearned.training.train_superpoint import main as train_superpoint
-from cvlearned.training.ucn_pairs import CorrespondencePair
+from cvlearned.training.common.correspondence_pairs import CorrespondencePair
+from cvlearned.training.common.sfm_crops import sfm_crop_source
+from cvlearned.training.superpoint.superpoint_config import SfmCropConfig, load_config
+from cvlearned.training.superpoint.superpoint_joint import sfm_losses, train_joint
+from cvlearned.training.superpoint.train_superpoint import main as train_superpoint
 from test_sfm_pairs import _write_scene
 
 CONFIGS = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs"

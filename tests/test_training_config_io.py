@@ -1,11 +1,11 @@
-"""The shared YAML → training-config loader (cvlearned.training.config_io)."""
+"""The shared YAML → training-config loader (cvlearned.training.common.config_io)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.superpoint_config import SuperPointTrainConfig
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.superpoint.superpoint_config import SuperPointTrainConfig
 
 
 def test_a_nested_mapping_overrides_only_the_keys_it_names(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from cvlearned.synthetic.photos import bundled_photo
-from cvlearned.training.losses import descriptor_loss, hardnet_triplet_loss, sos_regularizer
-from cvlearned.training.patch_pairs import (
+from cvlearned.training.patches.losses import descriptor_loss, hardnet_triplet_loss, sos_regularizer
+from cvlearned.training.patches.patch_pairs import (
     MiningConfig,
     load_or_mine,
     local_jacobian,
@@ -21,7 +21,7 @@ from cvlearned.training.patch_pairs import (
     mine_pair,
     split_photos,
 )
-from cvlearned.training.train_hardnet import TrainConfig, export_weights, load_config, train
+from cvlearned.training.patches.train_hardnet import TrainConfig, export_weights, load_config, train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs"
 
@@ -192,7 +192,7 @@ def test_shipped_yaml_configs_load(name):
 def test_command_line_trains_and_exports(tmp_path):
     """``cvlearned train hardnet`` (the CLI shared with orinet): mine, train, log, export."""
     from cvlearned.synthetic.photos import bundled_photo_names
-    from cvlearned.training.train_hardnet import main
+    from cvlearned.training.patches.train_hardnet import main
     from cvlearned.weight_files import load_state_dict
 
     photos = tmp_path / "photos"

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from cvlearned.models.superpoint import CELL, build_net, heatmap_from_logits, refine_keypoints
+from cvlearned.models.heatmap import CELL, refine_keypoints
+from cvlearned.models.superpoint import build_net, heatmap_from_logits
 from cvlearned.synthetic.homography import sample_homography
 from cvlearned.synthetic.photos import bundled_photo
 from cvlearned.synthetic.shapes import SHAPE_KINDS, load_or_make_shapes, render_shape
-from cvlearned.training import homographic_adaptation as ha
-from cvlearned.training.magicpoint import magicpoint_batch, train_magicpoint, warp_points
-from cvlearned.training.superpoint_config import load_config
-from cvlearned.training.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
-from cvlearned.training.superpoint_losses import (
+from cvlearned.training.superpoint import homographic_adaptation as ha
+from cvlearned.training.superpoint.magicpoint import magicpoint_batch, train_magicpoint, warp_points
+from cvlearned.training.superpoint.superpoint_config import load_config
+from cvlearned.training.superpoint.superpoint_joint import joint_losses, joint_pair, load_adapted, train_joint
+from cvlearned.training.superpoint.superpoint_losses import (
     cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, soft_cell_targets,
     valid_cells, warp_heatmap,
 )
@@ -390,7 +391,7 @@ def _tiny_cli_run(tmp_path: Path) -> tuple[Path, dict, Path]:
 def test_second_adaptation_round_labels_with_the_given_detector(tmp_path):
     import yaml
 
-    from cvlearned.training.train_superpoint import main
+    from cvlearned.training.superpoint.train_superpoint import main
     from cvlearned.weight_files import WeightsError
 
     photos, raw, detector = _tiny_cli_run(tmp_path)
@@ -409,7 +410,7 @@ def test_joint_stage_trains_the_full_preset_from_random_or_widened_lite_weights(
     """``--init none`` / ``--init LITE --widen``: the full preset learns from another model's adapt.npz."""
     import yaml
 
-    from cvlearned.training.train_superpoint import main
+    from cvlearned.training.superpoint.train_superpoint import main
     from cvlearned.weight_files import WeightsError, load_state_dict
 
     photos, raw, detector = _tiny_cli_run(tmp_path)

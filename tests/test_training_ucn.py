@@ -15,12 +15,13 @@ import yaml
 
 from cvlearned.nearest_neighbours import chunked_nearest
 from cvlearned.synthetic.photos import bundled_photo, bundled_photo_names
-from cvlearned.training.hard_negatives import hard_negatives, random_negatives
-from cvlearned.training.ucn_config import PairsConfig, load_config
-from cvlearned.training.ucn_losses import correspondence_contrastive_loss, correspondence_infonce_loss
-from cvlearned.training.ucn_pairs import (
+from cvlearned.training.common.contrastive_losses import correspondence_infonce_loss
+from cvlearned.training.common.correspondence_pairs import homography_gt
+from cvlearned.training.ucn.hard_negatives import hard_negatives, random_negatives
+from cvlearned.training.ucn.ucn_config import PairsConfig, load_config
+from cvlearned.training.ucn.ucn_losses import correspondence_contrastive_loss
+from cvlearned.training.ucn.ucn_pairs import (
     PairSource,
-    homography_gt,
     homography_pair,
     load_or_render_scene_pairs,
     sample_correspondences,
@@ -403,7 +404,7 @@ def tiny_source():
 
 def test_batch_losses_on_a_pair(tiny_source):
     from cvlearned.models.ucn import build_net
-    from cvlearned.training.train_ucn import batch_losses
+    from cvlearned.training.ucn.train_ucn import batch_losses
 
     torch.manual_seed(0)
     net = build_net("ucn-lite")
@@ -420,7 +421,7 @@ def test_batch_losses_on_a_pair(tiny_source):
 
 
 def test_a_few_steps_lower_the_loss(tiny_source, tmp_path):
-    from cvlearned.training.train_ucn import train
+    from cvlearned.training.ucn.train_ucn import train
 
     torch.set_num_threads(1)
     _, history = train(_tiny_cfg(12, preset="ucn-lite-nost"), tiny_source, tmp_path, LOG, progress=False,
@@ -430,7 +431,7 @@ def test_a_few_steps_lower_the_loss(tiny_source, tmp_path):
 
 
 def test_random_negatives_mode_trains(tiny_source, tmp_path):
-    from cvlearned.training.train_ucn import train
+    from cvlearned.training.ucn.train_ucn import train
 
     cfg = _tiny_cfg(2, preset="ucn-lite-nost", loss=dataclasses.replace(_tiny_cfg(1).loss, negatives="random"))
     _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
@@ -439,7 +440,7 @@ def test_random_negatives_mode_trains(tiny_source, tmp_path):
 
 def test_infonce_objective_trains(tiny_source, tmp_path):
     from cvlearned.models.ucn import build_net
-    from cvlearned.training.train_ucn import batch_losses, train
+    from cvlearned.training.ucn.train_ucn import batch_losses, train
 
     loss_cfg = dataclasses.replace(_tiny_cfg(1).loss, objective="infonce", hard_negative_radius=6.0)
     cfg = _tiny_cfg(12, preset="ucn-lite-nost", loss=loss_cfg)
@@ -454,7 +455,7 @@ def test_infonce_objective_trains(tiny_source, tmp_path):
 
 
 def test_keypoint_sampling_trains(tiny_source, tmp_path):
-    from cvlearned.training.train_ucn import train
+    from cvlearned.training.ucn.train_ucn import train
 
     cfg = _tiny_cfg(2, preset="ucn-lite-nost", pairs=dataclasses.replace(_tiny_cfg(1).pairs, keypoint_fraction=0.5))
     _, history = train(cfg, tiny_source, tmp_path, LOG, progress=False, device="cpu")
@@ -469,7 +470,7 @@ def test_the_keypoint_config_differs_from_the_4000_step_run_only_in_the_sampling
 
 
 def test_resumed_run_reproduces_the_uninterrupted_one(tiny_source, tmp_path):
-    from cvlearned.training.train_ucn import train, validation_pairs
+    from cvlearned.training.ucn.train_ucn import train, validation_pairs
 
     val = validation_pairs([("coffee", bundled_photo("coffee"))], None, _tiny_cfg(1))
     cfg = _tiny_cfg(6)
@@ -533,8 +534,8 @@ def test_losses_agree_with_ground_truth_of_a_shifted_pair(shift):
     """Sampling, cell centres, ground-truth direction and mining agree across modules: on a
     pure shift (a multiple of the stride) every true pair has identical features and no
     point gets a hard negative."""
-    from cvlearned.training.train_ucn import batch_losses
-    from cvlearned.training.ucn_pairs import CorrespondencePair
+    from cvlearned.training.common.correspondence_pairs import CorrespondencePair
+    from cvlearned.training.ucn.train_ucn import batch_losses
 
     dx, dy = shift
     big = np.random.default_rng(0).integers(0, 256, (96 + 48, 128 + 48), dtype=np.uint8)

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from cvlearned.models.xfeat_net import XFeatNet
-from cvlearned.training.superpoint_joint import homography_pair
-from cvlearned.training.superpoint_losses import infonce_descriptor_loss, infonce_terms
-from cvlearned.training.train_xfeat import main
-from cvlearned.training.xfeat_config import XFeatTrainConfig, load_config
-from cvlearned.training.xfeat_training import train_xfeat, xfeat_losses
+from cvlearned.training.superpoint.superpoint_joint import homography_pair
+from cvlearned.training.superpoint.superpoint_losses import infonce_descriptor_loss, infonce_terms
+from cvlearned.training.xfeat.train_xfeat import main
+from cvlearned.training.xfeat.xfeat_config import XFeatTrainConfig, load_config
+from cvlearned.training.xfeat.xfeat_training import train_xfeat, xfeat_losses
 
 CONFIG = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs" / "xfeat-lite.yaml"
 LOG = logging.getLogger("test.xfeat")

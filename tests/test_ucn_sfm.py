@@ -1,4 +1,4 @@
-"""UCN fine-tuning on crops of real SfM pairs (``sfm`` config of cvlearned.training.train_ucn),
+"""UCN fine-tuning on crops of real SfM pairs (``sfm`` config of cvlearned.training.ucn.train_ucn),
 on a constructed reconstruction whose observations are exact correspondences: three views of
 a fronto-parallel textured plane, each image the first one shifted by whole pixels."""
 
@@ -16,8 +16,8 @@ import yaml
 
 from cvlearned.reconstruction_io import CameraIntrinsics, ImagePose, Reconstruction
 from cvlearned.synthetic.photos import bundled_photo, bundled_photo_names
-from cvlearned.training.ucn_config import SfmCropConfig, load_config
-from cvlearned.training.ucn_pairs import PairSource
+from cvlearned.training.ucn.ucn_config import SfmCropConfig, load_config
+from cvlearned.training.ucn.ucn_pairs import PairSource
 
 CONFIGS = Path(__file__).resolve().parents[1] / "cvlearned" / "training" / "configs"
 LOG = logging.getLogger("test_ucn_sfm")
@@ -59,7 +59,7 @@ def _plane_scene(image_dir: Path, points: int = 400) -> Reconstruction:
 def reconstructions(tmp_path, monkeypatch) -> Path:
     """A ``--reconstructions`` folder holding scene ``plane`` (read in memory: the loader is
     replaced by a lookup that fails for any other path)."""
-    import cvlearned.training.sfm_pairs as sfm_pairs
+    import cvlearned.training.common.sfm_pairs as sfm_pairs
 
     root = tmp_path / "recs"
     scenes = {root / "plane": _plane_scene(tmp_path / "images")}
@@ -86,7 +86,7 @@ def _photos() -> list[tuple[str, np.ndarray]]:
 
 
 def _source(cfg, reconstructions: Path) -> PairSource:
-    from cvlearned.training.sfm_crops import sfm_crop_source
+    from cvlearned.training.common.sfm_crops import sfm_crop_source
 
     crops = sfm_crop_source(cfg.sfm, reconstructions, cfg.pairs.image_size)
     return PairSource(_photos(), None, cfg.pairs, crops, cfg.sfm.fraction)
@@ -99,7 +99,7 @@ def _is_sfm_crop(pair) -> bool:
 
 # -------------------------------------------------------------------- config
 def test_sfm_config_defaults_to_no_sfm_pairs():
-    from cvlearned.training.sfm_pairs import MIN_COVISIBLE
+    from cvlearned.training.common.sfm_pairs import MIN_COVISIBLE
 
     cfg = load_config(None)
     assert cfg.sfm.scenes == () and cfg.sfm.fraction == 0.0
@@ -175,7 +175,7 @@ def test_pair_source_checks_its_sfm_arguments(reconstructions):
 
 
 def test_scenes_whose_images_cannot_hold_a_crop_are_rejected(reconstructions):
-    from cvlearned.training.sfm_crops import sfm_crop_source
+    from cvlearned.training.common.sfm_crops import sfm_crop_source
 
     cfg = _tiny_cfg(pairs=dataclasses.replace(_tiny_cfg().pairs, image_size=(320, 240)))
     assert sfm_crop_source(cfg.sfm, reconstructions, cfg.pairs.image_size).size == (320, 240)
@@ -191,7 +191,7 @@ def test_scenes_whose_images_cannot_hold_a_crop_are_rejected(reconstructions):
 @pytest.mark.parametrize("objective", ["infonce", "contrastive"])
 def test_batch_losses_run_on_sfm_crops(reconstructions, objective):
     from cvlearned.models.ucn import build_net
-    from cvlearned.training.train_ucn import batch_losses
+    from cvlearned.training.ucn.train_ucn import batch_losses
 
     cfg = _tiny_cfg(fraction=1.0, loss=dataclasses.replace(_tiny_cfg().loss, objective=objective))
     source = _source(cfg, reconstructions)
@@ -208,14 +208,14 @@ def test_batch_losses_run_on_sfm_crops(reconstructions, objective):
 
 def _export(tmp_path: Path, preset: str, seed: int) -> Path:
     from cvlearned.models.ucn import build_net
-    from cvlearned.training.run_state import export_weights
+    from cvlearned.training.common.run_state import export_weights
 
     torch.manual_seed(seed)
     return export_weights(build_net(preset), tmp_path / f"{preset}-{seed}.pt")
 
 
 def test_init_loads_the_weights_strictly_and_names_a_bad_file(tmp_path):
-    from cvlearned.training.train_ucn import train
+    from cvlearned.training.ucn.train_ucn import train
 
     cfg = _tiny_cfg(steps=0, sfm=SfmCropConfig())
     source = PairSource(_photos(), None, cfg.pairs)
@@ -231,7 +231,7 @@ def test_init_loads_the_weights_strictly_and_names_a_bad_file(tmp_path):
 
 
 def test_resumed_sfm_run_reproduces_the_uninterrupted_one(reconstructions, tmp_path):
-    from cvlearned.training.train_ucn import train
+    from cvlearned.training.ucn.train_ucn import train
 
     cfg = _tiny_cfg(steps=4, fraction=0.5)
     source = _source(cfg, reconstructions)

@@ -33,18 +33,13 @@ from torch import nn
 
 from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
-from cvlearned.models.heatmap import (
-    CELL, HeatmapFeature, heatmap_keypoints, nms, refine_keypoints, sample_descriptors, select_keypoints, window_max,
-)
+from cvlearned.models.heatmap import CELL, HeatmapFeature, heatmap_keypoints
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
-    "HeatmapFeature", "heatmap_from_logits", "nms", "window_max", "select_keypoints", "refine_keypoints",
-    "heatmap_keypoints",
-    "sample_descriptors", "pad_to_cells",
-    "infer_preset", "count_macs", "CELL", "forward_in_strips", "strip_rows",
+    "heatmap_from_logits", "pad_to_cells", "infer_preset", "count_macs", "forward_in_strips", "strip_rows",
 ]
 
 

@@ -16,7 +16,7 @@ cvlearned/training/configs/sfm-scenes.sh "$DATA"
 # step 2: hardnet-lite.yaml's recipe (2,200 steps of 128 pairs, hardest-in-batch triplet loss,
 # AdamW lr 2e-3 with warm-up and linear decay, seed 0) from scratch, with the SfM pairs of the 8
 # scenes (3 pairs per 3-D point) in the pool; 1,188 s including mining.
-python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet-lite-sfm-all3.yaml \
+python -m cvlearned.training.patches.train_hardnet --config cvlearned/training/configs/hardnet-lite-sfm-all3.yaml \
     --images "$DATA/photos" --out "$OUT/hardnet-lite-sfm-all3" --reconstructions runs/reconstructions \
     --export "$OUT/hardnet-lite-sfm-all3/export.pt"
 

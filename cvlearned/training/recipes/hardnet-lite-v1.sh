@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 # 128 pairs, hardest-in-batch triplet loss, AdamW lr 2e-3 (100 warm-up steps, linear decay),
 # seed 0 (962 s). The card's photo folder is /work/shared/data/photos (= ../shared/data/photos
 # from the repository root).
-python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet-lite.yaml \
+python -m cvlearned.training.patches.train_hardnet --config cvlearned/training/configs/hardnet-lite.yaml \
     --images "$DATA/photos" --out "$OUT/hardnet-lite" --export "$OUT/hardnet-lite/export-hardnet-lite-v1.pt"
 
 # The card's last step (cp runs/hardnet-lite/export-hardnet-lite-v1.pt weights/hardnet-lite-v1.pt)

@@ -19,12 +19,12 @@ mkdir -p "$OUT"
 # or by the config's max_minutes: 60). `cvlearned train hardnet` has no option to stop at a step;
 # if this command runs past step 800 the step-2 command has fewer (or no) steps left and the
 # result is not the card's.
-python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet.yaml \
+python -m cvlearned.training.patches.train_hardnet --config cvlearned/training/configs/hardnet.yaml \
     --images "$DATA/photos" --out "$OUT/hardnet" --export "$OUT/hardnet/export.pt"
 
 # step 2: resumed from the step-600 checkpoint with a shorter schedule (steps 600-1,200 follow
 # the 1,200-step schedule, from 1.5e-3 down to 0); 1,714 s of training in all.
-python -m cvlearned.training.train_hardnet --config cvlearned/training/configs/hardnet.yaml \
+python -m cvlearned.training.patches.train_hardnet --config cvlearned/training/configs/hardnet.yaml \
     --images "$DATA/photos" --out "$OUT/hardnet" --export "$OUT/hardnet/export.pt" --steps 1200
 
 # The card's last step (cp runs/hardnet/export.pt weights/hardnet-v1.pt) is not done: shipped

@@ -1,5 +1,5 @@
 """Train the learned matcher, one command per stage, with the keypoints and descriptors of
-one registered feature and exact ground truth (:mod:`cvlearned.training.matcher_pairs`).
+one registered feature and exact ground truth (:mod:`cvlearned.training.matcher.matcher_pairs`).
 Stage 1, ``homography``: pre-training on photos warped by random homographies. Stage 2,
 ``scenes``: fine-tuning (``--init`` the stage-1 weights) on rendered 3-D scenes textured
 with the photos (parallax, occlusion, depth: ground truth through depth and pose).
@@ -21,11 +21,8 @@ with the photos (parallax, occlusion, depth: ground truth through depth and pose
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from cvlearned.cli_args import feature_name, trainer_parser
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.matcher_pairs import MatcherSample, extract_sample, stack_samples
-from cvlearned.training.run_state import StepSchedule, export_weights, run_steps, setup_logging
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.common.run_state import StepSchedule, run_steps
+from cvlearned.training.common.trainer_cli import finish_run, start_run
+from cvlearned.training.matcher.matcher_pairs import MatcherSample, extract_sample, stack_samples
 
 __all__ = ["MatcherTrainConfig", "load_config", "sample_batch", "evaluate", "train_matcher", "main"]
 
@@ -194,7 +192,7 @@ def train_matcher(
     import cvlearned
     from cvlearned.matchers.config import make_config
     from cvlearned.matchers.lightglue import LightGlueNet
-    from cvlearned.training.matcher_losses import matcher_loss
+    from cvlearned.training.matcher.matcher_losses import matcher_loss
 
     log = logger or logging.getLogger("cvlearned.train_matcher")
     out = Path(out_dir)
@@ -256,20 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, feature=args.feature, preset=args.preset, steps=args.steps,
                       max_minutes=args.max_minutes)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, "cvlearned.train_matcher")
-    log.info("stage %s config %s", args.stage, json.dumps(dataclasses.asdict(cfg)))
-    started = time.time()
+    run = start_run(args, cfg, args.out, "cvlearned.train_matcher", label=f"stage {args.stage} config")
     photos = photo_source(args.images, max_side=cfg.photo_max_side)
-    net, _ = train_matcher(cfg, split_photos(photos, "train"), out, split_photos(photos, "val"), log,
+    net, _ = train_matcher(cfg, split_photos(photos, "train"), run.out, split_photos(photos, "val"), run.log,
                            stage=args.stage, init=args.init)
-    export_weights(net, out / "final.pt")
-    if args.export:
-        path = export_weights(net, args.export)
-        log.info("exported %s (%d bytes)", path, path.stat().st_size)
-    log.info("done in %.1f s", time.time() - started)
-    return 0
+    return finish_run(run, net)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ For every photo (resized so its longest side is ``image_side``) and each of
    frames, so B patches keep the residual affine/perspective distortion a real detector
    would leave) and stored as uint8. With ``upright=True`` both patches are sampled
    axis-aligned (``angle = -1``), so the in-plane rotation of ``H`` stays in the pair
-   (orientation training, :mod:`cvlearned.training.train_orinet`).
+   (orientation training, :mod:`cvlearned.training.patches.train_orinet`).
 
 Results are cached as ``patch_pairs_<split>_<hash>.npz`` in a given folder (the hash covers
 the config and the photo names) and reused on the next call.
@@ -48,7 +48,8 @@ from cvlearned.synthetic.homography import (
     warp_image,
 )
 from cvlearned.synthetic.photos import split_photos
-from cvlearned.training.run_state import cached_arrays
+from cvlearned.training.common.images import resize_photo
+from cvlearned.training.common.run_state import cached_arrays
 
 __all__ = [
     "MiningConfig",
@@ -58,7 +59,6 @@ __all__ = [
     "map_size_and_angle",
     "footprint",
     "inside_image",
-    "resize_photo",
     "dedupe_keypoints",
     "correspondence_patches",
     "mine_pair",
@@ -73,7 +73,7 @@ class MiningConfig:
     """Patch-pair mining parameters (see the module docstring).
 
     ``scene_pairs``: rendered calibrated scene pairs of ``scene_size`` = (w, h) mined in
-    addition to the homography pairs (:mod:`cvlearned.training.scene_patch_pairs`; 0 = none).
+    addition to the homography pairs (:mod:`cvlearned.training.patches.scene_patch_pairs`; 0 = none).
     """
 
     image_side: int = 512
@@ -151,15 +151,6 @@ def inside_image(points: np.ndarray, w: int, h: int) -> np.ndarray:
 
 def _to_keypoints(pts: np.ndarray, size: np.ndarray, angle: np.ndarray) -> list[cv2.KeyPoint]:
     return [cv2.KeyPoint(float(p[0]), float(p[1]), float(s), float(a)) for p, s, a in zip(pts, size, angle)]
-
-
-def resize_photo(photo: np.ndarray, side: int) -> np.ndarray:
-    h, w = photo.shape[:2]
-    s = side / max(h, w)
-    if abs(s - 1) < 1e-6:
-        return photo
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
 
 def mine_pair(
@@ -300,7 +291,7 @@ def load_train_val_pairs(
     log.info("photos: %d train, %d held out", len(train_photos), len(val_photos))
     a, b, _ = load_or_mine(train_photos, cfg, out_dir, "train", progress=True)
     if cfg.scene_pairs:
-        from cvlearned.training.scene_patch_pairs import load_or_mine_scenes
+        from cvlearned.training.patches.scene_patch_pairs import load_or_mine_scenes
 
         sa, sb = load_or_mine_scenes(train_photos, cfg, out_dir, "train", progress=True)
         log.info("scene patch pairs: %d from %d rendered scenes", len(sa), cfg.scene_pairs)

@@ -4,9 +4,9 @@
         --images PHOTOS --out runs/hardnet-lite --export weights/hardnet-lite-v1.pt
 
 * Photos are split by name: every 10th file (sorted) is held out for validation.
-* Patch pairs (:mod:`cvlearned.training.patch_pairs`) are cached in ``--out``; the config's
+* Patch pairs (:mod:`cvlearned.training.patches.patch_pairs`) are cached in ``--out``; the config's
   ``sfm.scenes`` add patch pairs from the tracks of real reconstructions
-  (:mod:`cvlearned.training.sfm_patch_pairs`; scene folders of ``cvlearned data reconstruct``
+  (:mod:`cvlearned.training.patches.sfm_patch_pairs`; scene folders of ``cvlearned data reconstruct``
   under ``--reconstructions``).
 * Seeded: the batch of step ``s`` is drawn with ``default_rng([seed, s])`` and dropout is
   seeded per step, so a resumed run follows the same trajectory.
@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.patch_pairs import MiningConfig
-from cvlearned.training.patch_trainer_cli import PatchRun, finish_patch_run, start_patch_run
-from cvlearned.training.run_state import StepSchedule, export_weights, run_steps
-from cvlearned.training.sfm_patch_pairs import SfmPatchConfig, load_or_mine_sfm
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.common.run_state import StepSchedule, export_weights, run_steps
+from cvlearned.training.patches.patch_pairs import MiningConfig
+from cvlearned.training.patches.patch_trainer_cli import PatchRun, finish_patch_run, start_patch_run
+from cvlearned.training.patches.sfm_patch_pairs import SfmPatchConfig, load_or_mine_sfm
 
 __all__ = ["TrainConfig", "load_config", "train", "export_weights", "main"]
 
@@ -122,7 +122,7 @@ def train(
     import torch
 
     from cvlearned.models.hardnet import build_net
-    from cvlearned.training.losses import descriptor_loss
+    from cvlearned.training.patches.losses import descriptor_loss
 
     log = logger or logging.getLogger("cvlearned.train_hardnet")
     out = Path(out_dir)

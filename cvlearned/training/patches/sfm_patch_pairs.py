@@ -41,9 +41,10 @@ import numpy as np
 
 from cvlearned.patches import build_pyramid, extract_patches, keypoint_frames
 from cvlearned.reconstruction_io import Reconstruction, load_reconstruction
-from cvlearned.training.patch_pairs import footprint, inside_image, resize_photo
-from cvlearned.training.run_state import cached_arrays
-from cvlearned.training.sfm_pairs import SfmScenesConfig, check_sfm_int
+from cvlearned.training.common.images import resize_photo
+from cvlearned.training.common.run_state import cached_arrays
+from cvlearned.training.common.sfm_pairs import SfmScenesConfig, check_sfm_int
+from cvlearned.training.patches.patch_pairs import footprint, inside_image
 
 __all__ = ["SfmPatchConfig", "observation_frames", "track_pairs", "mine_reconstruction", "mine_scene",
            "mine_sfm_patch_pairs", "load_or_mine_sfm"]
@@ -53,7 +54,7 @@ PathLike = str | os.PathLike
 
 @dataclass(frozen=True)
 class SfmPatchConfig(SfmScenesConfig):
-    """Which reconstructions to mine (:class:`~cvlearned.training.sfm_pairs.SfmScenesConfig`)
+    """Which reconstructions to mine (:class:`~cvlearned.training.common.sfm_pairs.SfmScenesConfig`)
     and how (see the module docstring)."""
 
     pairs_per_point: int = 1

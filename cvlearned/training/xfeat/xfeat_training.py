@@ -1,9 +1,9 @@
 """Train the XFeat network (:mod:`cvlearned.models.xfeat_net`) on homography pairs.
 
 Data: the crops and keypoint pseudo-labels of a SuperPoint homographic-adaptation stage
-(``adapt.npz``, :func:`~cvlearned.training.superpoint_joint.load_adapted`), each made into a
+(``adapt.npz``, :func:`~cvlearned.training.superpoint.superpoint_joint.load_adapted`), each made into a
 pair by a random homography and photometric changes
-(:func:`~cvlearned.training.superpoint_joint.homography_pair`). The paper distils its
+(:func:`~cvlearned.training.superpoint.superpoint_joint.homography_pair`). The paper distils its
 keypoint head from another detector's keypoints; ours are the labels of the adaptation.
 
 Loss per batch (:func:`xfeat_losses`), with the weights of :class:`XFeatTrainConfig`:
@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 from cvlearned.models.xfeat_net import XFeatNet
-from cvlearned.training.run_state import StepSchedule, run_steps
-from cvlearned.training.superpoint_joint import homography_pair
-from cvlearned.training.superpoint_losses import detector_loss, infonce_terms, valid_cells
-from cvlearned.training.xfeat_config import XFeatTrainConfig
+from cvlearned.training.common.run_state import StepSchedule, run_steps
+from cvlearned.training.superpoint.superpoint_joint import homography_pair
+from cvlearned.training.superpoint.superpoint_losses import detector_loss, infonce_terms, valid_cells
+from cvlearned.training.xfeat.xfeat_config import XFeatTrainConfig
 
 __all__ = ["xfeat_losses", "train_xfeat"]
 

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cvlearned.models.superpoint import CELL, sample_descriptors
-from cvlearned.training.ucn_losses import correspondence_infonce_loss
+from cvlearned.models.heatmap import CELL, sample_descriptors
+from cvlearned.training.common.contrastive_losses import correspondence_infonce_loss
 
 __all__ = [
     "cell_labels", "soft_cell_targets", "valid_cells", "detector_loss", "cell_centres", "descriptor_loss",
@@ -219,9 +219,9 @@ def sparse_descriptor_loss(desc_0: torch.Tensor, desc_1: torch.Tensor, pts0: tor
     the (D, Hc, Wc) descriptor maps of two images.
 
     Descriptors are sampled bilinearly at both ends as at inference
-    (:func:`~cvlearned.models.superpoint.sample_descriptors`); each point's positive competes
+    (:func:`~cvlearned.models.heatmap.sample_descriptors`); each point's positive competes
     with every image-1 cell whose centre is farther than ``radius`` px from ``pts1``
-    (:func:`~cvlearned.training.ucn_losses.correspondence_infonce_loss`). Mean over the
+    (:func:`~cvlearned.training.common.contrastive_losses.correspondence_infonce_loss`). Mean over the
     points; 0 when N == 0.
     """
     d, hc, wc = desc_1.shape

@@ -1,8 +1,8 @@
 """Training crops of real SfM pairs with sparse ground truth, for the dense models.
 
-:func:`~cvlearned.training.sfm_pairs.load_sfm_pairs` gives image pairs of a reconstruction
+:func:`~cvlearned.training.common.sfm_pairs.load_sfm_pairs` gives image pairs of a reconstruction
 with their shared observations ``xy0 <-> xy1``. :class:`SfmCropSource` turns them into the
-:class:`~cvlearned.training.ucn_pairs.CorrespondencePair` the dense trainers already use:
+:class:`~cvlearned.training.common.correspondence_pairs.CorrespondencePair` the dense trainers already use:
 
 1. both images are read once, gray, resized so their longest side is ``image_side`` (the
    observations are scaled with them: ``x' = (x + 0.5) s - 0.5``);
@@ -15,7 +15,7 @@ with their shared observations ``xy0 <-> xy1``. :class:`SfmCropSource` turns the
    one is in the photos).
 
 Trainers sample their correspondences from ``gt`` exactly as from the dense ground truth of
-homography and rendered pairs (:func:`~cvlearned.training.ucn_pairs.sample_correspondences`,
+homography and rendered pairs (:func:`~cvlearned.training.ucn.ucn_pairs.sample_correspondences`,
 with replacement when a crop has fewer observations than asked for).
 """
 
@@ -28,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cvlearned.training.patch_pairs import resize_photo
-from cvlearned.training.sfm_pairs import SfmPair, SfmPairsConfig, load_sfm_pairs
-from cvlearned.training.ucn_pairs import CorrespondencePair
+from cvlearned.training.common.correspondence_pairs import CorrespondencePair
+from cvlearned.training.common.images import resize_photo
+from cvlearned.training.common.sfm_pairs import SfmPair, SfmPairsConfig, load_sfm_pairs
 
 __all__ = ["SfmCropSource", "crop_pair", "sfm_crop_source"]
 
@@ -76,7 +76,7 @@ class SfmCropSource:
     """Draws :class:`CorrespondencePair` crops of ``size`` = (w, h) from SfM pairs.
 
     ``pairs``: (SfmPair, image folder) as given by
-    :func:`~cvlearned.training.sfm_pairs.load_sfm_pairs`. Each image is read once (gray,
+    :func:`~cvlearned.training.common.sfm_pairs.load_sfm_pairs`. Each image is read once (gray,
     longest side ``image_side``; 0 = full size). Every draw depends only on the generator.
     """
 

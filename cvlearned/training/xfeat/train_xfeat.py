@@ -5,14 +5,12 @@
 
 The first command writes the pseudo-labelled crops ``runs/xfeat/adapt.npz`` (SuperPoint's
 homographic adaptation with the given detector); the second trains on them
-(:mod:`cvlearned.training.xfeat_training`), logs to ``runs/xfeat/train.log`` and resumes from
+(:mod:`cvlearned.training.xfeat.xfeat_training`), logs to ``runs/xfeat/train.log`` and resumes from
 ``runs/xfeat/checkpoint.pt``. ``--labels`` reads the crops from another file.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -24,10 +22,10 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from cvlearned.training.run_state import export_weights, setup_logging
-    from cvlearned.training.superpoint_joint import load_adapted
-    from cvlearned.training.xfeat_config import load_config
-    from cvlearned.training.xfeat_training import train_xfeat
+    from cvlearned.training.common.trainer_cli import export_final, start_run
+    from cvlearned.training.superpoint.superpoint_joint import load_adapted
+    from cvlearned.training.xfeat.xfeat_config import load_config
+    from cvlearned.training.xfeat.xfeat_training import train_xfeat
 
     parser = trainer_parser("xfeat", __doc__)
     parser.add_argument("--config", help="YAML config (default: cvlearned's xfeat-lite recipe)")
@@ -43,16 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     labels = Path(args.labels) if args.labels else out / "adapt.npz"
     if not labels.is_file():
         parser.exit(2, f"cvlearned train xfeat: error: {labels} does not exist (run the superpoint adapt stage)\n")
-    out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, "cvlearned.train_xfeat")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    t0 = time.time()
+    run = start_run(args, cfg, out, "cvlearned.train_xfeat")
     images, points = load_adapted(labels)
-    net, _ = train_xfeat(cfg, images, points, out, log, max_steps_this_run=args.max_steps)
-    export_weights(net, out / "final.pt")
-    if args.export:
-        export_weights(net, args.export)
-    print(f"xfeat training done in {time.time() - t0:.1f} s -> {out / 'final.pt'}")
+    net, _ = train_xfeat(cfg, images, points, run.out, run.log, max_steps_this_run=args.max_steps)
+    export_final(run, net, log_export=False)
+    print(f"xfeat training done in {time.time() - run.started:.1f} s -> {run.out / 'final.pt'}")
     return 0
 
 

@@ -7,9 +7,9 @@ the paper's hinge or the dual-softmax InfoNCE, ``joint.descriptor_loss``), where
 cross-entropy and descriptor loss ignore cells without image content, plus, when
 ``joint.consistency_weight`` > 0, that weight times the heatmap repeatability term.
 When ``sfm.scenes`` are given, every step also draws ``sfm.pairs_per_step`` crop pairs of
-real reconstructions (:class:`~cvlearned.training.sfm_crops.SfmCropSource`, the size of the
+real reconstructions (:class:`~cvlearned.training.common.sfm_crops.SfmCropSource`, the size of the
 training crops) and adds ``sfm.weight`` x their sparse descriptor loss
-(:func:`~cvlearned.training.superpoint_losses.sparse_descriptor_loss`); the homography terms
+(:func:`~cvlearned.training.superpoint.superpoint_losses.sparse_descriptor_loss`); the homography terms
 are unchanged. Initialised from the MagicPoint weights; seeded per step; resumable from
 ``out/checkpoint.pt``.
 """
@@ -27,16 +27,16 @@ from cvlearned.models.superpoint import build_net, heatmap_from_logits
 from cvlearned.synthetic.homography import (
     HomographyDistribution, PhotometricDistribution, apply_photometric, sample_homography, warp_image,
 )
-from cvlearned.training.magicpoint import warp_points
-from cvlearned.training.run_state import StepSchedule, run_steps
-from cvlearned.training.sfm_crops import SfmCropSource
-from cvlearned.training.superpoint_config import SuperPointTrainConfig
-from cvlearned.training.superpoint_losses import (
+from cvlearned.training.common.correspondence_pairs import CorrespondencePair
+from cvlearned.training.common.run_state import StepSchedule, run_steps
+from cvlearned.training.common.sfm_crops import SfmCropSource
+from cvlearned.training.superpoint.magicpoint import warp_points
+from cvlearned.training.superpoint.superpoint_config import SuperPointTrainConfig
+from cvlearned.training.superpoint.superpoint_losses import (
     cell_labels, descriptor_loss, detector_loss, heatmap_consistency_loss, infonce_descriptor_loss, soft_cell_targets,
     sparse_descriptor_loss, valid_cells,
 )
-from cvlearned.training.ucn_pairs import CorrespondencePair
-from cvlearned.training.net_widening import widen_state_dict
+from cvlearned.training.superpoint.net_widening import widen_state_dict
 from cvlearned.weight_files import WeightsError, load_into, load_state_dict
 
 __all__ = ["load_adapted", "joint_pair", "homography_pair", "joint_losses", "sfm_losses", "train_joint"]
@@ -137,8 +137,8 @@ def train_joint(
     """Train (or resume) from the weights ``init`` (None: random) → (net in eval mode, history).
 
     ``widen``: ``init`` is a narrower net of the same layout (e.g. superpoint-lite for the
-    full preset), embedded function-preservingly (:mod:`cvlearned.training.net_widening`).
-    ``sfm``: crops of real pairs (:func:`~cvlearned.training.sfm_crops.sfm_crop_source`) added to every step as
+    full preset), embedded function-preservingly (:mod:`cvlearned.training.superpoint.net_widening`).
+    ``sfm``: crops of real pairs (:func:`~cvlearned.training.common.sfm_crops.sfm_crop_source`) added to every step as
     ``cfg.sfm`` says; required when ``cfg.sfm.scenes`` is not empty.
     """
     if bool(cfg.sfm.scenes) != (sfm is not None):

@@ -1,7 +1,7 @@
 """Mine matching patch pairs from rendered calibrated scenes (true 3D viewpoint change).
 
-Homography pairs (:mod:`cvlearned.training.patch_pairs`) only ever show a plane seen from
-two views. Scene pairs (:func:`cvlearned.training.ucn_pairs.iter_scene_pairs`: textured
+Homography pairs (:mod:`cvlearned.training.patches.patch_pairs`) only ever show a plane seen from
+two views. Scene pairs (:func:`cvlearned.training.common.correspondence_pairs.iter_scene_pairs`: textured
 piecewise-planar rooms, boxes and streets rendered from two calibrated cameras, with the
 dense occlusion-aware ground truth ``gt`` of every view-0 pixel) add parallax, occlusion
 and several planes per image. For each pair:
@@ -17,7 +17,7 @@ and several planes per image. For each pair:
    discontinuity);
 4. position, size and angle are mapped by the fitted affine map (its linear part plays the
    role of a homography's Jacobian), then patches are sampled as for homography pairs
-   (:func:`~cvlearned.training.patch_pairs.correspondence_patches`, same jitter).
+   (:func:`~cvlearned.training.patches.patch_pairs.correspondence_patches`, same jitter).
 
 Results are cached as ``scene_patch_pairs_<split>_<hash>.npz`` (the hash covers the
 mining config and the photo names).
@@ -37,13 +37,13 @@ import numpy as np
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.patches import keypoint_frames
 from cvlearned.synthetic.homography import MILD_PHOTOMETRIC, STRONG_PHOTOMETRIC, apply_photometric
-from cvlearned.training.patch_pairs import (
+from cvlearned.training.patches.patch_pairs import (
     MiningConfig,
     correspondence_patches,
     dedupe_keypoints,
     map_size_and_angle,
 )
-from cvlearned.training.run_state import cached_arrays
+from cvlearned.training.common.run_state import cached_arrays
 
 __all__ = ["sample_field", "fit_patch_affine", "mine_scene_pair", "mine_scene_patch_pairs", "load_or_mine_scenes"]
 
@@ -146,7 +146,7 @@ def mine_scene_patch_pairs(photos: Sequence[tuple[str, np.ndarray]], cfg: Mining
     Scene ``i`` is rendered with seed ``cfg.seed + 1000`` (never a benchmark scene: those use
     the bundled textures) and mined with ``np.random.default_rng([cfg.seed, 2, i])``.
     """
-    from cvlearned.training.ucn_pairs import iter_scene_pairs
+    from cvlearned.training.common.correspondence_pairs import iter_scene_pairs
 
     sift = build_sift(SIFTConfig(max_side=None))
     P = cfg.patch_size

@@ -16,7 +16,7 @@ iteration) starts a new ``--out`` from a trained model:
 
 ``--init none`` trains the joint stage from random weights on an existing ``adapt.npz``;
 ``--init LITE.pt --widen`` starts the full-width ``superpoint`` preset from a trained
-``superpoint-lite``, computing exactly its function (:mod:`cvlearned.training.net_widening`).
+``superpoint-lite``, computing exactly its function (:mod:`cvlearned.training.superpoint.net_widening`).
 A config's ``sfm.scenes`` (reconstructions of ``cvlearned data reconstruct``, relative to
 ``--reconstructions``) add real crop pairs to the joint stage, e.g. fine-tuning the shipped
 weights:
@@ -31,13 +31,11 @@ Logs go to ``<stage folder>/train.log``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import time
 from pathlib import Path
 
 from cvlearned.cli_args import trainer_parser
-from cvlearned.training.superpoint_config import SuperPointTrainConfig, load_config
+from cvlearned.training.superpoint.superpoint_config import SuperPointTrainConfig, load_config
 
 __all__ = ["STAGES", "main"]
 
@@ -53,16 +51,14 @@ def _stage_shapes(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespac
 
 def _stage_magicpoint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
     from cvlearned.synthetic.shapes import load_or_make_shapes
-    from cvlearned.training.magicpoint import train_magicpoint
-    from cvlearned.training.run_state import export_weights, setup_logging
+    from cvlearned.training.common.run_state import export_weights
+    from cvlearned.training.common.trainer_cli import start_run
+    from cvlearned.training.superpoint.magicpoint import train_magicpoint
 
-    folder = out / "magicpoint"
-    folder.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(folder, "cvlearned.train_superpoint.magicpoint")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
+    run = start_run(args, cfg, out / "magicpoint", "cvlearned.train_superpoint.magicpoint")
     images, points = load_or_make_shapes(out / "shapes.npz", cfg.shapes.count, cfg.shapes.size, cfg.seed, True)
-    net, _ = train_magicpoint(cfg, images, points, folder, log)
-    export_weights(net, folder / "final.pt")
+    net, _ = train_magicpoint(cfg, images, points, run.out, run.log)
+    export_weights(net, run.out / "final.pt")  # --export is the joint stage's
 
 
 def _photos(cfg: SuperPointTrainConfig, args: argparse.Namespace, split: str):
@@ -75,21 +71,19 @@ def _photos(cfg: SuperPointTrainConfig, args: argparse.Namespace, split: str):
 
 
 def _stage_adapt(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
-    from cvlearned.training.homographic_adaptation import adapt_photos, load_detector
+    from cvlearned.training.superpoint.homographic_adaptation import adapt_photos, load_detector
 
     net = load_detector(cfg.preset, args.detector or out / "magicpoint" / "final.pt")
     adapt_photos(net, _photos(cfg, args, "train"), cfg, out / "adapt.npz", progress=True)
 
 
 def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace) -> None:
-    from cvlearned.training.run_state import export_weights, setup_logging
-    from cvlearned.training.sfm_crops import sfm_crop_source
-    from cvlearned.training.superpoint_joint import load_adapted, train_joint
+    from cvlearned.training.common.sfm_crops import sfm_crop_source
+    from cvlearned.training.common.trainer_cli import export_final, start_run
+    from cvlearned.training.superpoint.superpoint_joint import load_adapted, train_joint
 
-    folder = out / "joint"
-    folder.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(folder, "cvlearned.train_superpoint.joint")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
+    run = start_run(args, cfg, out / "joint", "cvlearned.train_superpoint.joint")
+    log = run.log
     init = None if args.init == "none" else args.init or out / "magicpoint" / "final.pt"
     if args.widen and init is None:
         raise SystemExit("--widen needs --init PATH")
@@ -97,11 +91,8 @@ def _stage_joint(cfg: SuperPointTrainConfig, out: Path, args: argparse.Namespace
     sfm = sfm_crop_source(cfg.sfm, args.reconstructions, (images.shape[2], images.shape[1]))
     if sfm is not None:
         log.info("SfM crops: %d image pairs of %s", len(sfm), ", ".join(cfg.sfm.scenes))
-    net, _ = train_joint(cfg, images, points, folder, log, init=init, widen=args.widen, sfm=sfm)
-    export_weights(net, folder / "final.pt")
-    if args.export:
-        path = export_weights(net, args.export)
-        log.info("exported %s (%d bytes)", path, path.stat().st_size)
+    net, _ = train_joint(cfg, images, points, run.out, log, init=init, widen=args.widen, sfm=sfm)
+    export_final(run, net)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.sfm_pairs import SfmPairsConfig
 from cvlearned.config import check_choice, check_int_range, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.common.sfm_pairs import SfmPairsConfig
 
 __all__ = ["PairsConfig", "LossConfig", "ValidationConfig", "SfmCropConfig", "UCNTrainConfig", "NEGATIVE_MODES",
            "OBJECTIVES",
@@ -36,7 +36,7 @@ def _positive_int(config: Any, name: str, minimum: int = 1) -> None:
 
 @dataclass(frozen=True)
 class PairsConfig:
-    """Training pairs with dense ground truth (:mod:`cvlearned.training.ucn_pairs`).
+    """Training pairs with dense ground truth (:mod:`cvlearned.training.ucn.ucn_pairs`).
 
     image_size: (w, h) of both images, multiples of 4. correspondences_per_pair: ground-truth
     points sampled per pair and step. scene_pairs: rendered calibrated scene pairs (cached in
@@ -139,8 +139,8 @@ class ValidationConfig:
 
 @dataclass(frozen=True)
 class SfmCropConfig(SfmPairsConfig):
-    """Crops of real SfM image pairs with sparse ground truth (:mod:`cvlearned.training.sfm_crops`;
-    the pairs: :class:`~cvlearned.training.sfm_pairs.SfmPairsConfig`).
+    """Crops of real SfM image pairs with sparse ground truth (:mod:`cvlearned.training.common.sfm_crops`;
+    the pairs: :class:`~cvlearned.training.common.sfm_pairs.SfmPairsConfig`).
 
     fraction: probability that a training pair is an SfM crop of ``pairs.image_size`` (else
     a homography or rendered scene pair as ``pairs`` says).

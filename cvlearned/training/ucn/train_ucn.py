@@ -4,20 +4,20 @@
         --images PHOTOS --export weights/ucn-lite-v1.pt --threads 1
 
 * Photos are split by name: every 10th file (sorted) is held out; training pairs
-  (:mod:`cvlearned.training.ucn_pairs`: homography pairs of photo crops and rendered
+  (:mod:`cvlearned.training.ucn.ucn_pairs`: homography pairs of photo crops and rendered
   calibrated scenes textured with the photos) use the training split only. Scene pairs
   are rendered once and cached in ``--out``.
 * The config's ``sfm.scenes`` (reconstructions of ``cvlearned data reconstruct`` under
   ``--reconstructions``) add crops of real image pairs with sparse ground truth
-  (:mod:`cvlearned.training.sfm_crops`) as a share ``sfm.fraction`` of the training pairs;
+  (:mod:`cvlearned.training.common.sfm_crops`) as a share ``sfm.fraction`` of the training pairs;
   validation stays on the held-out photo pairs.
 * ``--init PATH`` fine-tunes from a state dict of the configured preset (loaded strictly);
   a checkpoint in ``--out`` takes precedence (resume).
 * Each step draws ``batch_size`` pairs and ``correspondences_per_pair`` ground-truth points
   per pair from ``default_rng([seed, step])``, so a resumed run follows the same trajectory.
-* Loss: correspondence contrastive loss (:mod:`~cvlearned.training.ucn_losses`) over the
+* Loss: correspondence contrastive loss (:mod:`~cvlearned.training.ucn.ucn_losses`) over the
   positives and the negatives of active hard-negative mining
-  (:mod:`~cvlearned.training.hard_negatives`; ``loss.negatives: random`` for the baseline).
+  (:mod:`~cvlearned.training.ucn.hard_negatives`; ``loss.negatives: random`` for the baseline).
 * Every ``log_every`` steps ``--out/train.log`` gets the mean loss, positive and negative
   terms, the fraction of points that got a negative and PCK of dense nearest-neighbour
   matching on fixed held-out pairs (``pck@4``, ``pck@10``).
@@ -39,8 +39,10 @@ import numpy as np
 import torch
 
 from cvlearned.cli_args import trainer_parser
-from cvlearned.training.ucn_config import UCNTrainConfig, load_config
-from cvlearned.training.ucn_pairs import CorrespondencePair, PairSource, ScenePairs
+from cvlearned.training.common.correspondence_pairs import CorrespondencePair
+from cvlearned.training.common.trainer_cli import export_final, start_run
+from cvlearned.training.ucn.ucn_config import UCNTrainConfig, load_config
+from cvlearned.training.ucn.ucn_pairs import PairSource, ScenePairs
 
 if TYPE_CHECKING:
     from cvlearned.feature2d import Keypoints
@@ -65,7 +67,8 @@ def validation_pairs(photos: list[tuple[str, np.ndarray]], scenes: ScenePairs | 
     Pair i is drawn from ``default_rng([seed, 1, i, 1])`` (the trailing 1 keeps it apart from
     the training draws ``[seed, step]``: numpy drops trailing zeros of a seed list).
     """
-    from cvlearned.training.ucn_pairs import homography_pair, sample_correspondences, scene_pair, to_gray
+    from cvlearned.training.common.images import to_gray
+    from cvlearned.training.ucn.ucn_pairs import homography_pair, sample_correspondences, scene_pair
 
     v = cfg.validation
     out: list[ValidationPair] = []
@@ -99,16 +102,17 @@ def batch_losses(net: UCNNet, pairs: list[CorrespondencePair], rng: np.random.Ge
     neighbour over all of image 1's map is farther than ``hard_negative_radius`` from x'_i
     (``negatives: hard``), or a random location that far (``negatives: random``).
     ``negative_fraction`` = negatives / points. With ``objective: infonce`` the loss is
-    :func:`~cvlearned.training.ucn_losses.correspondence_infonce_loss` per pair (mean), the
+    :func:`~cvlearned.training.common.contrastive_losses.correspondence_infonce_loss` per pair (mean), the
     mined negatives are only counted (``negative_fraction``: how often the nearest neighbour
     is far) and ``positive`` / ``negative`` are the Eq. 1 terms, logged for comparison.
     """
-    from cvlearned.models.ucn import cell_centres, sample_feature_map
-    from cvlearned.training.hard_negatives import hard_negatives, random_negatives
-    from cvlearned.training.ucn_losses import correspondence_contrastive_loss, correspondence_infonce_loss
     from cvlearned.keypoints import keypoints_to_array
+    from cvlearned.models.ucn import cell_centres, sample_feature_map
     from cvlearned.registry import create
-    from cvlearned.training.ucn_pairs import sample_correspondences
+    from cvlearned.training.common.contrastive_losses import correspondence_infonce_loss
+    from cvlearned.training.ucn.hard_negatives import hard_negatives, random_negatives
+    from cvlearned.training.ucn.ucn_losses import correspondence_contrastive_loss
+    from cvlearned.training.ucn.ucn_pairs import sample_correspondences
 
     device = torch.device(device)
     loss_cfg, n = cfg.loss, cfg.pairs.correspondences_per_pair
@@ -195,7 +199,7 @@ def train(
     """
     from cvlearned.device import resolve_device
     from cvlearned.models.ucn import build_net
-    from cvlearned.training.run_state import StepSchedule, run_steps
+    from cvlearned.training.common.run_state import StepSchedule, run_steps
     from cvlearned.weight_files import load_into, load_state_dict
 
     log = log or logging.getLogger("cvlearned.train_ucn")
@@ -239,8 +243,8 @@ def _load_data(cfg: UCNTrainConfig, images: str, out: Path, progress: bool,
                reconstructions: str | os.PathLike = "runs/reconstructions"):
     """Photos split train/val, ``cfg.sfm``'s scenes → (PairSource of the training split, fixed validation pairs)."""
     from cvlearned.synthetic.photos import load_photo_folder, split_photos
-    from cvlearned.training.sfm_crops import sfm_crop_source
-    from cvlearned.training.ucn_pairs import load_or_render_scene_pairs
+    from cvlearned.training.common.sfm_crops import sfm_crop_source
+    from cvlearned.training.ucn.ucn_pairs import load_or_render_scene_pairs
 
     photos = load_photo_folder(images, max_side=cfg.pairs.photo_max_side)
     train_photos, val_photos = split_photos(photos, "train"), split_photos(photos, "val")
@@ -278,13 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     cfg = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    from cvlearned.training.run_state import export_weights, setup_logging
-
-    log = setup_logging(out, "cvlearned.train_ucn")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    t0 = time.time()
+    run = start_run(args, cfg, args.out, "cvlearned.train_ucn")
+    out, log, t0 = run.out, run.log, run.started
     source, val = _load_data(cfg, args.images, out, not args.no_progress, args.reconstructions)
     log.info("%d training photos, %d scene pairs, %d SfM pairs of %s, %d validation pairs (%.1f s)",
              len(source.photos), len(source.scenes) if source.scenes is not None else 0,
@@ -296,10 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = next(net.parameters()).device
     final = evaluate_pck(net, val, cfg.validation.pck_thresholds, cfg.loss.nn_chunk, dev, cfg.channels_last)
     log.info("final val %s", json.dumps(final))
-    export_weights(net, out / "final.pt")
-    if args.export:
-        path = export_weights(net, args.export, fp16=cfg.export_fp16)
-        log.info("exported %s (%d bytes)", path, path.stat().st_size)
+    export_final(run, net, fp16=cfg.export_fp16)
     print(f"ucn training done in {time.time() - t0:.1f} s; final validation {json.dumps(final)}")
     return 0
 

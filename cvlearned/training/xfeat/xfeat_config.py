@@ -1,4 +1,4 @@
-"""Configuration of XFeat training (:mod:`cvlearned.training.xfeat_training`): one frozen
+"""Configuration of XFeat training (:mod:`cvlearned.training.xfeat.xfeat_training`): one frozen
 dataclass; a YAML file overrides any key, unknown keys raise listing the valid ones."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from cvlearned.config import check_int_range, check_range
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.superpoint_config import JointConfig
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.superpoint.superpoint_config import JointConfig
 
 __all__ = ["XFeatTrainConfig", "load_config"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 
 from cvlearned.config import check_int_range, check_range
-from cvlearned.training.config_io import load_yaml_config
-from cvlearned.training.sfm_pairs import SfmPairsConfig
 from cvlearned.synthetic.homography import HomographyDistribution, PhotometricDistribution
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.common.sfm_pairs import SfmPairsConfig
 
 __all__ = [
     "ShapesConfig", "MagicPointConfig", "AdaptConfig", "JointConfig", "SfmCropConfig", "SuperPointTrainConfig",
@@ -109,9 +109,9 @@ class JointConfig:
 
 @dataclass(frozen=True)
 class SfmCropConfig(SfmPairsConfig):
-    """Crop pairs of real reconstructions added to every joint step (:mod:`cvlearned.training.sfm_crops`).
+    """Crop pairs of real reconstructions added to every joint step (:mod:`cvlearned.training.common.sfm_crops`).
 
-    The pairs: :class:`~cvlearned.training.sfm_pairs.SfmPairsConfig` (empty ``scenes`` = no
+    The pairs: :class:`~cvlearned.training.common.sfm_pairs.SfmPairsConfig` (empty ``scenes`` = no
     SfM term). Each step adds ``pairs_per_step`` crops and ``weight`` x their sparse
     descriptor loss, in which image-1 cells within ``radius`` px of the true position are
     left out of the softmax (the joint stage's ``temperature``).

@@ -1,38 +1,31 @@
 """The command line shared by the patch-pair trainers (``cvlearned train hardnet|orinet``):
 the same options, run folder, log and photo-pair mining before training, and the same
-evaluation and export after it."""
+evaluation and export after it (on the shared skeleton of
+:mod:`cvlearned.training.common.trainer_cli`)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cvlearned.cli_args import trainer_parser
-from cvlearned.training.patch_pairs import load_train_val_pairs
-from cvlearned.training.run_state import export_weights, setup_logging
+from cvlearned.training.common.trainer_cli import TrainerRun, finish_run, start_run
+from cvlearned.training.patches.patch_pairs import load_train_val_pairs
 
 __all__ = ["PatchRun", "start_patch_run", "finish_patch_run"]
 
 
 @dataclass
-class PatchRun:
-    """A started run: parsed options, config, run folder, logger, (train a, b, val a, b) patches."""
+class PatchRun(TrainerRun):
+    """A started run (:class:`~cvlearned.training.common.trainer_cli.TrainerRun`) and its
+    (train a, b, val a, b) patches."""
 
-    args: argparse.Namespace
-    cfg: Any
-    out: Path
-    log: logging.Logger
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    started: float
 
 
 def start_patch_run(argv: list[str] | None, model: str, description: str, export_example: str,
@@ -57,21 +50,12 @@ def start_patch_run(argv: list[str] | None, model: str, description: str, export
     args = parser.parse_args(argv)
 
     cfg = load_config(args.config, steps=args.steps, max_minutes=args.max_minutes)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = setup_logging(out, f"cvlearned.train_{model}")
-    log.info("config %s", json.dumps(dataclasses.asdict(cfg), default=str))
-    started = time.time()
-    pairs = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, out, log)
-    return PatchRun(args, cfg, out, log, pairs, started)
+    run = start_run(args, cfg, args.out, f"cvlearned.train_{model}")
+    pairs = load_train_val_pairs(args.images, cfg.mining, cfg.photo_max_side, cfg.val_pairs, run.out, run.log)
+    return PatchRun(run.args, run.cfg, run.out, run.log, run.started, pairs)
 
 
 def finish_patch_run(run: PatchRun, net: Any, final: dict[str, float], fp16: bool = False) -> int:
     """Log the final validation, write ``out/final.pt`` and ``--export`` (fp16 if asked); exit code 0."""
     run.log.info("final val %s", json.dumps(final))
-    export_weights(net, run.out / "final.pt")
-    if run.args.export:
-        path = export_weights(net, run.args.export, fp16=fp16)
-        run.log.info("exported %s (%d bytes)", path, path.stat().st_size)
-    run.log.info("done in %.1f s", time.time() - run.started)
-    return 0
+    return finish_run(run, net, fp16)

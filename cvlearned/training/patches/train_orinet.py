@@ -5,7 +5,7 @@
 
 Data: patch pairs of corresponding SIFT keypoints in two views related by a random
 homography with a large in-plane rotation (up to +-180 degrees), mined by
-:mod:`cvlearned.training.patch_pairs` with ``upright=True``: both patches are sampled
+:mod:`cvlearned.training.patches.patch_pairs` with ``upright=True``: both patches are sampled
 axis-aligned at a larger support (48 px at ``9 * size``, the pixel step of the
 descriptor's 32 px at ``6 * size``) so that they can be rotated afterwards.
 
@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from cvlearned.training.config_io import load_yaml_config
 from cvlearned.synthetic.homography import HomographyDistribution
-from cvlearned.training.patch_pairs import MiningConfig
-from cvlearned.training.patch_trainer_cli import finish_patch_run, start_patch_run
-from cvlearned.training.run_state import StepSchedule, run_steps
+from cvlearned.training.common.config_io import load_yaml_config
+from cvlearned.training.common.run_state import StepSchedule, run_steps
+from cvlearned.training.patches.patch_pairs import MiningConfig
+from cvlearned.training.patches.patch_trainer_cli import finish_patch_run, start_patch_run
 
 __all__ = [
     "TrainConfig",
@@ -143,7 +143,7 @@ def orientation_loss(da, db, triplet_weight: float = 0.0, margin: float = 1.0):
     """``mean_i ||da_i - db_i||`` (LIFT) ``+ triplet_weight * hardnet_triplet_loss(da, db, margin)``."""
     import torch
 
-    from cvlearned.training.losses import hardnet_triplet_loss
+    from cvlearned.training.patches.losses import hardnet_triplet_loss
 
     loss = torch.sqrt(((da - db) ** 2).sum(dim=1) + 1e-8).mean()
     if triplet_weight > 0:

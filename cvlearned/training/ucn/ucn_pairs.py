@@ -1,20 +1,19 @@
 """UCN training pairs with dense ground truth, and correspondences sampled from them.
 
-Two kinds of gray image pairs of one size (w, h), both carrying ``gt`` (h, w, 2) float32:
-the exact image-1 position (x, y) of every image-0 pixel, NaN where it has none.
+Two kinds of :class:`~cvlearned.training.common.correspondence_pairs.CorrespondencePair`
+(gray images of one size (w, h) and ``gt`` (h, w, 2) float32: the exact image-1 position
+(x, y) of every image-0 pixel, NaN where it has none):
 
 - Homography pairs: image 0 is a random crop of a photo (zoomed by a random factor over
   the smallest scale that covers the crop); image 1 warps the whole zoomed photo by a
   random homography H (:func:`~cvlearned.synthetic.homography.sample_homography`), so image
-  content beyond the crop fills it. ``gt = H x``, valid where it falls inside image 1.
+  content beyond the crop fills it. ``gt = H x``, valid where it falls inside image 1
+  (:func:`~cvlearned.training.common.correspondence_pairs.homography_gt`).
   Both views get independent photometric changes.
 - Scene pairs: two calibrated views of a rendered piecewise-planar scene
-  (:func:`~cvlearned.synthetic.scenes.make_scene_pairs`); ``gt`` comes from the exact depth
-  and pose with occlusion masking (:func:`~cvlearned.synthetic.scenes.project_correspondences`).
-  Rendering is slow, so they are rendered once and cached in an ``.npz`` file.
-
-Valid ground truth always lies in ``[0, w-1] x [0, h-1]`` so bilinear sampling at it reads
-image content. Pixel coordinates follow OpenCV: integer values are pixel centres.
+  (:func:`~cvlearned.training.common.correspondence_pairs.iter_scene_pairs`); ``gt`` comes
+  from the exact depth and pose with occlusion masking. Rendering is slow, so they are
+  rendered once and cached in an ``.npz`` file.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -32,28 +31,20 @@ import cv2
 import numpy as np
 
 from cvlearned.synthetic.homography import apply_photometric, sample_homography, warp_image
-from cvlearned.training.run_state import cached_arrays
-from cvlearned.training.ucn_config import PairsConfig
+from cvlearned.training.common.correspondence_pairs import CorrespondencePair, homography_gt, iter_scene_pairs
+from cvlearned.training.common.images import to_gray
+from cvlearned.training.common.run_state import cached_arrays
+from cvlearned.training.ucn.ucn_config import PairsConfig
 
 __all__ = [
-    "CorrespondencePair", "ScenePairs", "to_gray", "homography_gt", "homography_pair", "scene_gt",
-    "iter_scene_pairs", "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair", "sample_correspondences",
-    "PairSource",
+    "ScenePairs", "homography_pair", "render_scene_pairs", "load_or_render_scene_pairs", "scene_pair",
+    "sample_correspondences", "PairSource",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class CorrespondencePair:
-    """image0, image1: (h, w) uint8 gray; gt: (h, w, 2) float32 image-1 (x, y) of each image-0 pixel, NaN = none."""
-
-    image0: np.ndarray
-    image1: np.ndarray
-    gt: np.ndarray
 
 
 class CropSource(Protocol):
     """What :class:`PairSource` needs of extra crop pairs, e.g.
-    :class:`~cvlearned.training.sfm_crops.SfmCropSource` (crops of ``size`` = (w, h))."""
+    :class:`~cvlearned.training.common.sfm_crops.SfmCropSource` (crops of ``size`` = (w, h))."""
 
     size: tuple[int, int]
 
@@ -70,33 +61,6 @@ class ScenePairs:
 
     def __len__(self) -> int:
         return len(self.images0)
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """(h, w) uint8 or (h, w, 3) BGR uint8 → (h, w) uint8 gray."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise ValueError(f"expected a uint8 gray or BGR image, got {image.dtype} {image.shape}")
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
-def _inside_or_nan(xy: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Set rows of (..., 2) points outside ``[0, w-1] x [0, h-1]`` (or non-finite) to NaN."""
-    with np.errstate(invalid="ignore"):
-        ok = (xy[..., 0] >= 0) & (xy[..., 0] <= w - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= h - 1)
-    xy = xy.astype(np.float32, copy=True)
-    xy[~ok] = np.nan
-    return xy
-
-
-def homography_gt(H: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Dense ground truth of a homography between images of ``size`` = (w, h) → (h, w, 2) float32."""
-    w, h = int(size[0]), int(size[1])
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    q = np.stack([xs, ys, np.ones_like(xs)], -1) @ np.asarray(H, np.float64).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xy = np.where(q[..., 2:] > 0, q[..., :2] / q[..., 2:], np.nan)
-    return _inside_or_nan(xy, w, h)
 
 
 def _zoomed_crop(rng: np.random.Generator, photo: np.ndarray, size: tuple[int, int],
@@ -129,43 +93,10 @@ def homography_pair(photo: np.ndarray, rng: np.random.Generator, cfg: PairsConfi
     return CorrespondencePair(image0, image1, homography_gt(H, (w, h))), H
 
 
-def scene_gt(pose_pair) -> np.ndarray:
-    """Dense occlusion-aware ground truth of a rendered :class:`~cvlearned.datasets.types.PosePair` → (h, w, 2)."""
-    from cvlearned.synthetic.scene_correspondences import project_correspondences
-    from cvlearned.synthetic.scene_geometry import Camera
-
-    h, w = pose_pair.depth0.shape
-    cam0 = Camera(pose_pair.K0, np.eye(3), np.zeros(3), w, h)
-    cam1 = Camera(pose_pair.K1, pose_pair.R, pose_pair.t, w, h)
-    xy1, valid = project_correspondences(pose_pair.depth0, cam0, cam1, pose_pair.depth1)
-    xy1 = xy1.copy()
-    xy1[~valid] = np.nan
-    return _inside_or_nan(xy1, w, h)
-
-
-def iter_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
-                     layout: str = "mixed", seed: int = 0,
-                     progress: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Render ``count`` scene pairs of ``size`` = (w, h) textured with ``photos``, one at a time
-    → (image0 (h, w) uint8 gray, image1, gt (h, w, 2) float32). Pair i depends on (seed, i)."""
-    from cvlearned.synthetic.scene_pairs import make_scene_pairs
-
-    kinds = ("room", "box", "street")
-    w, h = int(size[0]), int(size[1])
-    items = range(count)
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(items, desc="rendering scene pairs", mininterval=10.0)
-    for i in items:
-        kind = kinds[i % 3] if layout == "mixed" else layout
-        (pair,) = make_scene_pairs(1, kind, (w, h), seed=int(seed) * 1_000_003 + i, photos=list(photos))
-        yield to_gray(pair.image0), to_gray(pair.image1), scene_gt(pair)
-
-
 def render_scene_pairs(photos: Sequence[tuple[str, np.ndarray]], count: int, size: tuple[int, int],
                        layout: str = "mixed", seed: int = 0, progress: bool = False) -> ScenePairs:
-    """:func:`iter_scene_pairs` collected into one :class:`ScenePairs`."""
+    """:func:`~cvlearned.training.common.correspondence_pairs.iter_scene_pairs` collected into one
+    :class:`ScenePairs`."""
     w, h = int(size[0]), int(size[1])
     images0 = np.zeros((count, h, w), np.uint8)
     images1 = np.zeros((count, h, w), np.uint8)
@@ -249,7 +180,7 @@ class PairSource:
 
     ``photos``: list of (name, gray or BGR image); ``scenes``: rendered pairs (may be None
     when ``scene_fraction == 0``); ``sfm``: crops of real SfM pairs of ``cfg.image_size`` with
-    sparse ground truth (:class:`~cvlearned.training.sfm_crops.SfmCropSource`; None when
+    sparse ground truth (:class:`~cvlearned.training.common.sfm_crops.SfmCropSource`; None when
     ``sfm_fraction == 0``, and then the draws are those of a source without it). Every draw
     depends only on the generator's state.
     """

@@ -16,9 +16,9 @@ import torch
 
 from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import sample_homography, warp_image
-from cvlearned.training.run_state import StepSchedule, run_steps
-from cvlearned.training.superpoint_config import SuperPointTrainConfig
-from cvlearned.training.superpoint_losses import cell_labels, detector_loss, valid_cells
+from cvlearned.training.common.run_state import StepSchedule, run_steps
+from cvlearned.training.superpoint.superpoint_config import SuperPointTrainConfig
+from cvlearned.training.superpoint.superpoint_losses import cell_labels, detector_loss, valid_cells
 
 __all__ = ["warp_points", "magicpoint_batch", "train_magicpoint"]
 
