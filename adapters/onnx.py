@@ -165,7 +165,7 @@ class _SuperPointDense(nn.Module):
         self.net = net
 
     def forward(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from cvlearned.models.superpoint import heatmap_from_logits
+        from cvlearned.models.heatmap import heatmap_from_logits
 
         logits, desc = self.net(gray)
         return heatmap_from_logits(logits), desc

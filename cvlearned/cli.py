@@ -55,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "weight file step by step (cvlearned train --recipe NAME)")
     train.add_argument("--recipe", metavar="NAME", help="run the recipe of a shipped weight file (NAME: e.g. "
                        "xfeat-lite-v1 or xfeat-lite; cvlearned/training/recipes/), from the repository root")
-    train.add_argument("--data", default="../shared/data", help="with --recipe: the data folder (photos/, multiview/)")
-    train.add_argument("--dry-run", action="store_true", help="with --recipe: print its commands, run nothing")
+    train.add_argument("--data", metavar="DIR", help="with --recipe (required to run one): the data folder the "
+                       "recipe reads (photos/, multiview/)")
+    train.add_argument("--dry-run", action="store_true", help="with --recipe: print the recipe, run nothing")
     train.add_argument("model", nargs="?", choices=sorted(TRAINERS), help="model to train")
     train.add_argument("options", nargs=argparse.REMAINDER, help="options of the model's trainer")
+    train.set_defaults(train_parser=train)
     add_extract_arguments(command("extract", "extract a folder of images into features.h5 (hloc layout)"))
     add_pairs_arguments(command("pairs", "write pairs.txt: exhaustive or sequential pairs of images"))
     add_match_arguments(command("match", "match the pairs of pairs.txt into matches.h5 (hloc layout)"))
@@ -103,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cvlearned`` console script: the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train" and (args.model is None) == (args.recipe is None):
-        parser.error("train: give a MODEL to train or --recipe NAME, not both or neither")
+    if args.command == "train":
+        check_train_arguments(args)
     try:
         return run_command(args)
     except USER_ERRORS as exc:
@@ -117,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("cvlearned: interrupted", file=sys.stderr)
         return 130
+
+
+def check_train_arguments(args: argparse.Namespace) -> None:
+    """``cvlearned train``: a MODEL (its options follow it) or ``--recipe NAME``, never both,
+    and the recipe options only with ``--recipe`` (exits 2 with train's usage otherwise)."""
+    recipe_given = args.recipe is not None or "--recipe" in args.options
+    if (args.model is None) != recipe_given:
+        args.train_parser.error("give a MODEL to train or --recipe NAME, not both or neither")
+    if args.model is not None and (args.dry_run or args.data is not None):
+        args.train_parser.error("--data and --dry-run go with --recipe; a MODEL's options follow it")
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def shipped_file(model: str) -> str:
             return name
     shipped = sorted(entry.model for entry in manifest.values())
     raise WeightsError(f"no weight file ships for model {model!r} (shipped: {', '.join(shipped)}); "
-                       "pass weights=PATH to a checkpoint of your own")
+                       "pass the path of a checkpoint of your own")
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from cvlearned.cli import TRAINERS, build_parser, main
-from cvlearned.training.recipe import RECIPES_DIR, find_recipe, recipe_commands
+from cvlearned.training import recipe
+from cvlearned.training.recipe import RECIPES_DIR, find_recipe, recipe_commands, recipe_output_dir
 from cvlearned.weight_files import load_manifest, weights_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,12 +83,57 @@ def _as_module_call(words: list[str]) -> tuple[str, list[str]] | None:
     return "cvlearned.cli", words[1:]
 
 
-def test_recipe_never_overwrites_a_shipped_file():
+def test_recipe_writes_only_under_its_output_folder():
     for name in RECIPES:
-        _, script = find_recipe(name)
-        for words in recipe_commands(script):
-            if words[0] in ("cp", "mv"):
-                assert not Path(words[-1]).resolve().is_relative_to(weights_dir()), (script, words)
+        entry, script = find_recipe(name)
+        commands = recipe_commands(script, data="DATA")
+        out = recipe_output_dir(entry).as_posix()
+        written = [words[-1] for words in commands if words[0] == "cp"]
+        written += [words[i + 1] for words in commands for i, w in enumerate(words[:-1]) if w == "--export"]
+        assert f"{out}/{entry.file}" in written, f"{script} does not write {out}/{entry.file}"
+        for words in commands:
+            targets = [words[-1]] if words[0] in ("cp", "mv") else []
+            targets += [words[i + 1] for i, w in enumerate(words[:-1]) if w in (">", ">>", "--out", "--export")]
+            for target in targets:
+                assert (ROOT / target).resolve().is_relative_to(ROOT / "runs"), (script, words)
+
+
+def test_recipe_commands_split_at_control_operators(tmp_path):
+    script = tmp_path / "r.sh"
+    script.write_text('set -euo pipefail\nDATA="${1:?usage}"\nOUT="runs/recipes/r"  # out\n'
+                      'mkdir -p "$OUT/a" && cp "$DATA/x y" "$OUT/a/"   # copy\n'
+                      'git show abc:w.pt > "$OUT/w.pt"; echo done \\\n  twice\n')
+    assert recipe_commands(script, data="/d") == [
+        ["mkdir", "-p", "runs/recipes/r/a"], ["cp", "/d/x y", "runs/recipes/r/a/"],
+        ["git", "show", "abc:w.pt", ">", "runs/recipes/r/w.pt"], ["echo", "done", "twice"],
+    ]
+
+
+def _fake_recipe(tmp_path, monkeypatch, body: str) -> None:
+    """Run recipes from ``tmp_path`` (a fake checkout) with ``xfeat-lite-v1.sh`` = ``body``."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "xfeat-lite-v1.sh").write_text(body)
+    (tmp_path / "cvlearned" / "training" / "configs").mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(recipe, "RECIPES_DIR", tmp_path / "recipes")
+    monkeypatch.chdir(tmp_path)
+
+
+def test_run_recipe_passes_data_and_fails_when_a_stage_hit_its_time_cap(tmp_path, monkeypatch, capsys):
+    log = "runs/recipes/xfeat-lite-v1/xfeat/train.log"
+    _fake_recipe(tmp_path, monkeypatch, f'mkdir -p "$(dirname {log})"\necho "$1" > data_seen\n'
+                                        f'echo "time budget of 75.0 min reached at step 4100" >> {log}\n')
+    assert main(["train", "--recipe", "xfeat-lite", "--data", "data"]) == 1
+    assert (tmp_path / "data_seen").read_text().strip() == "data"
+    assert "stopped at its wall-time cap" in capsys.readouterr().err
+    # the same log, no new cap line in this run: success
+    (tmp_path / "recipes" / "xfeat-lite-v1.sh").write_text("true\n")
+    assert main(["train", "--recipe", "xfeat-lite-v1.pt", "--data", "data"]) == 0
+
+
+def test_run_recipe_returns_the_script_status(tmp_path, monkeypatch):
+    _fake_recipe(tmp_path, monkeypatch, "exit 3\n")
+    assert main(["train", "--recipe", "xfeat-lite", "--data", "data"]) == 3
 
 
 def test_cli_dry_run_prints_the_recipe(capsys):
@@ -100,7 +146,13 @@ def test_cli_recipe_mistakes_are_one_line(capsys):
     assert main(["train", "--recipe", "sift-v1", "--dry-run"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no recipe 'sift-v1'" in err and "xfeat-lite-v1" in err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train"])
-    assert exit_info.value.code == 2
-    assert "give a MODEL to train or --recipe NAME" in capsys.readouterr().err
+    assert main(["train", "--recipe", "xfeat-lite"]) == 1
+    assert "needs --data DIR" in capsys.readouterr().err
+    for argv, message in ((["train"], "give a MODEL to train or --recipe NAME"),
+                          (["train", "ucn", "--recipe", "ucn-v2"], "give a MODEL to train or --recipe NAME"),
+                          (["train", "--dry-run", "ucn", "--out", "x"], "--data and --dry-run go with --recipe")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "usage: cvlearned train" in err

@@ -8,16 +8,16 @@ import pytest
 import torch
 
 import cvlearned
-from cvlearned.models.heatmap import CELL, nms, refine_keypoints, sample_descriptors, select_keypoints
+from cvlearned.models.heatmap import (
+    CELL, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, sample_descriptors, select_keypoints,
+)
 from cvlearned.models.superpoint import (
     PRESETS,
     SuperPoint,
     SuperPointConfig,
     build_net,
     count_macs,
-    heatmap_from_logits,
     infer_preset,
-    pad_to_cells,
 )
 from cvlearned.weight_files import WeightsError
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from cvlearned.models.heatmap import CELL, refine_keypoints
-from cvlearned.models.superpoint import build_net, heatmap_from_logits
+from cvlearned.models.heatmap import CELL, heatmap_from_logits, refine_keypoints
+from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import sample_homography
 from cvlearned.synthetic.photos import bundled_photo
 from cvlearned.synthetic.shapes import SHAPE_KINDS, load_or_make_shapes, render_shape

@@ -113,7 +113,7 @@ def LightGlueMatcher_create(  # noqa: N802 (OpenCV naming)
     if name not in list_matchers("learned"):
         raise ValueError(
             f"no trained weights ship for matcher {name!r} (shipped: {list_matchers('learned') or 'none'}); "
-            "pass weights=PATH from `python -m cvlearned.training.matcher.train_matcher`"
+            "pass weights=PATH, a state dict from `cvlearned train matcher`"
         )
     return load_matcher(features, shipped_weights(shipped_file(name)), name, **params)
 

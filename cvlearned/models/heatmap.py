@@ -21,12 +21,27 @@ from cvlearned.keypoints import keypoints_to_array, unique_locations
 from cvlearned.models.network_feature import NetworkFeature, same_size_batches
 
 __all__ = [
-    "CELL", "nms", "window_max", "select_keypoints", "refine_keypoints", "heatmap_keypoints", "sample_descriptors",
-    "HeatmapFeature",
+    "CELL", "heatmap_from_logits", "pad_to_cells", "nms", "window_max", "select_keypoints", "refine_keypoints",
+    "heatmap_keypoints", "sample_descriptors", "HeatmapFeature",
 ]
 
 #: side in pixels of a descriptor cell (the descriptor maps are at 1/CELL resolution)
 CELL = 8
+
+
+def heatmap_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """(B, 65, Hc, Wc) logits → (B, Hc*8, Wc*8) keypoint probability heatmap."""
+    prob = torch.softmax(logits, dim=1)[:, :-1]
+    return F.pixel_shuffle(prob, CELL)[:, 0]
+
+
+def pad_to_cells(image: torch.Tensor) -> torch.Tensor:
+    """Replicate-pad a (B, 1, H, W) tensor at the bottom/right to multiples of 8 (≥ 8)."""
+    h, w = image.shape[-2:]
+    ph, pw = (-h) % CELL if h >= CELL else CELL - h, (-w) % CELL if w >= CELL else CELL - w
+    if ph == 0 and pw == 0:
+        return image
+    return F.pad(image, (0, pw, 0, ph), mode="replicate")
 
 
 def nms(scores: torch.Tensor, radius: int) -> torch.Tensor:

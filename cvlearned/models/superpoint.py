@@ -33,13 +33,13 @@ from torch import nn
 
 from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
-from cvlearned.models.heatmap import CELL, HeatmapFeature, heatmap_keypoints
+from cvlearned.models.heatmap import CELL, HeatmapFeature, heatmap_from_logits, heatmap_keypoints, pad_to_cells
 from cvlearned import weight_files
 from cvlearned.weight_files import load_into
 
 __all__ = [
     "PRESETS", "SuperPointNet", "SuperPointConfig", "SuperPoint", "SuperPoint_create", "build_net",
-    "heatmap_from_logits", "pad_to_cells", "infer_preset", "count_macs", "forward_in_strips", "strip_rows",
+    "infer_preset", "count_macs", "forward_in_strips", "strip_rows",
 ]
 
 
@@ -125,21 +125,6 @@ def count_macs(net: SuperPointNet, height: int = 480, width: int = 640) -> int:
         kh, kw = module.kernel_size
         total += pixels * module.out_channels * module.in_channels * kh * kw
     return total
-
-
-def heatmap_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """(B, 65, Hc, Wc) logits → (B, Hc*8, Wc*8) keypoint probability heatmap."""
-    prob = torch.softmax(logits, dim=1)[:, :-1]
-    return F.pixel_shuffle(prob, CELL)[:, 0]
-
-
-def pad_to_cells(image: torch.Tensor) -> torch.Tensor:
-    """Replicate-pad a (B, 1, H, W) tensor at the bottom/right to multiples of 8 (≥ 8)."""
-    h, w = image.shape[-2:]
-    ph, pw = (-h) % CELL if h >= CELL else CELL - h, (-w) % CELL if w >= CELL else CELL - w
-    if ph == 0 and pw == 0:
-        return image
-    return F.pad(image, (0, pw, 0, ph), mode="replicate")
 
 
 #: images of more pixels than this run the network in row strips of about this many pixels

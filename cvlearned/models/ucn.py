@@ -383,7 +383,7 @@ class UCN(NetworkFeature):
             keypoints = self._map_keypoints(gray, mask, raw)
         else:
             keypoints = self._detector_keypoints(gray, mask)
-            if not keypoints:
+            if not keypoints:  # no network pass for an image without keypoints
                 return (), None
             raw = self.raw_map(gray)
         if not keypoints:

@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from cvlearned import weight_files
 from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
 from cvlearned.device import resolve_device
-from cvlearned.models.heatmap import CELL, HeatmapFeature, nms, refine_keypoints, select_keypoints
-from cvlearned.models.superpoint import heatmap_from_logits, pad_to_cells
+from cvlearned.models.heatmap import (
+    CELL, HeatmapFeature, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, select_keypoints,
+)
 from cvlearned.models.xfeat_net import XFeatNet
 from cvlearned.weight_files import load_into
 

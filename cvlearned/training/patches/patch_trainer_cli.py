@@ -31,7 +31,7 @@ class PatchRun(TrainerRun):
 def start_patch_run(argv: list[str] | None, model: str, description: str, export_example: str,
                     load_config: Callable[..., Any],
                     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> PatchRun:
-    """Parse ``cvlearned train MODEL`` options ``--config --images --out --steps --max-minutes
+    """Parse ``cvlearned train MODEL`` options ``--config --images --out --steps --max-minutes --max-steps-this-run
     --export`` (and those ``add_arguments`` adds), load the config (with the overrides), open
     the run folder and its log (logger ``cvlearned.train_MODEL``), and mine or load the patch
     pairs."""
@@ -44,6 +44,8 @@ def start_patch_run(argv: list[str] | None, model: str, description: str, export
     parser.add_argument("--out", required=True, help="run folder (cache, checkpoints, log)")
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--max-minutes", type=float, help="stop (and checkpoint) after this wall time")
+    parser.add_argument("--max-steps-this-run", type=int,
+                        help="stop (and checkpoint) after this many steps in this run (resumable)")
     parser.add_argument("--export", help=f"write the final state dict here (e.g. {export_example})")
     if add_arguments is not None:
         add_arguments(parser)

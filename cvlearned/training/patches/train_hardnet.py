@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     run = start_patch_run(argv, "hardnet", __doc__, "weights/hardnet-lite-v1.pt", load_config, _add_reconstructions)
     a, b, va, vb = run.pairs
     a, b = with_sfm_pairs(run, a, b)
-    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log)
+    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log,
+                   max_steps_this_run=run.args.max_steps_this_run)
     return finish_patch_run(run, net, evaluate(net, va, vb), fp16=run.cfg.export_fp16)
 
 

@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     run = start_patch_run(argv, "orinet", __doc__, "weights/orinet-v1.pt", load_config)
     a, b, va, vb = run.pairs
     descriptor = frozen_descriptor(run.cfg.descriptor_preset, run.cfg.descriptor_weights)
-    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log, descriptor=descriptor)
+    net, _ = train(run.cfg, a, b, run.out, val=(va, vb), logger=run.log, descriptor=descriptor,
+                   max_steps_this_run=run.args.max_steps_this_run)
     return finish_patch_run(run, net, evaluate(net, descriptor, va, vb, seed=run.cfg.seed))
 
 

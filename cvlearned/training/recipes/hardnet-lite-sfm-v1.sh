@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/hardnet-lite-sfm-v1.pt (model hardnet-lite-sfm; card weights/hardnet-lite-sfm-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: 2 steps, COLMAP SIFT reconstructions of 8 multiview scenes (cvlearned/training/configs/sfm-scenes.sh; time not stated), then the hardnet-lite recipe from scratch (2,200 steps of batch 128) with 82,565 SfM patch pairs added: 1,188 s including mining on a shared 2-core CPU, 1 torch thread.
-# Usage (from the repository root): cvlearned train --recipe hardnet-lite-sfm-v1 [--data DIR]   or: bash cvlearned/training/recipes/hardnet-lite-sfm-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe hardnet-lite-sfm-v1 --data DIR   or: bash cvlearned/training/recipes/hardnet-lite-sfm-v1.sh DATA_DIR
 # Inputs: DATA/photos; DATA/multiview/{relief,mary_rose,skull,kitti07,vespasian,alexander_the_great,ethiopian_head,apotheosis_homer}; COLMAP (cvlearned data reconstruct). Output: runs/recipes/hardnet-lite-sfm-v1/hardnet-lite-sfm-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/hardnet-lite-sfm-v1"
 mkdir -p "$OUT"
 

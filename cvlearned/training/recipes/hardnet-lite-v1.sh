@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/hardnet-lite-v1.pt (model hardnet-lite; card weights/hardnet-lite-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: 1 step, patch-pair mining (152 s) and 2,200 steps of batch 128 from scratch (962 s on a shared 2-core CPU, 1 torch thread).
-# Usage (from the repository root): cvlearned train --recipe hardnet-lite-v1 [--data DIR]   or: bash cvlearned/training/recipes/hardnet-lite-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe hardnet-lite-v1 --data DIR   or: bash cvlearned/training/recipes/hardnet-lite-v1.sh DATA_DIR
 # Inputs: DATA/photos. Output: runs/recipes/hardnet-lite-v1/hardnet-lite-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/hardnet-lite-v1"
 mkdir -p "$OUT"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/lightglue-lite-sift-v2.pt (model lightglue-lite-sift; card weights/lightglue-lite-sift-v2.md).
 # Reproduces the shipped file step by step as recorded in the card: 2 steps, stage 1 homography pre-training (3,000 steps, 5,179 s) and stage 2 rendered scenes from stage 1 (1,200 steps, 3,335 s), on a shared 2-core CPU, 1 torch thread.
-# Usage (from the repository root): cvlearned train --recipe lightglue-lite-sift-v2 [--data DIR]   or: bash cvlearned/training/recipes/lightglue-lite-sift-v2.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe lightglue-lite-sift-v2 --data DIR   or: bash cvlearned/training/recipes/lightglue-lite-sift-v2.sh DATA_DIR
 # Inputs: DATA/photos (no weight file: stage 1 starts from random weights; its intermediate lightglue-lite-sift-v1.pt, never shipped, is written to $OUT, not to weights/). Output: runs/recipes/lightglue-lite-sift-v2/lightglue-lite-sift-v2.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/lightglue-lite-sift-v2"
 mkdir -p "$OUT"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/orinet-v1.pt (model orinet; card weights/orinet-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: 1 step, patch-pair mining (89 s) and 2,400 steps of batch 64 (656 s); 12 min 36 s for the whole command on a shared 2-core CPU, 1 torch thread.
-# Usage (from the repository root): cvlearned train --recipe orinet-v1 [--data DIR]   or: bash cvlearned/training/recipes/orinet-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe orinet-v1 --data DIR   or: bash cvlearned/training/recipes/orinet-v1.sh DATA_DIR
 # Inputs: DATA/photos; the shipped weights/hardnet-lite-v1.pt, the frozen descriptor of the loss (orinet.yaml: descriptor_preset hardnet-lite, descriptor_weights null = the shipped file; its own recipe: cvlearned/training/recipes/hardnet-lite-v1.sh). Output: runs/recipes/orinet-v1/orinet-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/orinet-v1"
 mkdir -p "$OUT"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/superpoint-lite-sfm-v1.pt (model superpoint-lite-sfm; card weights/superpoint-lite-sfm-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: 3 steps, COLMAP SIFT reconstructions (cvlearned/training/configs/sfm-scenes.sh; time not stated), homographic adaptation with superpoint-lite-v7 (740 s), joint fine-tuning from v7 with SfM crop pairs (2,000 steps, 2,259 s) on a shared 2-core CPU, 1 torch thread.
-# Usage (from the repository root): cvlearned train --recipe superpoint-lite-sfm-v1 [--data DIR]   or: bash cvlearned/training/recipes/superpoint-lite-sfm-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe superpoint-lite-sfm-v1 --data DIR   or: bash cvlearned/training/recipes/superpoint-lite-sfm-v1.sh DATA_DIR
 # Inputs: DATA/photos; DATA/multiview/{relief,mary_rose,skull,kitti07,vespasian,alexander_the_great,ethiopian_head,apotheosis_homer}; COLMAP (cvlearned data reconstruct); the shipped weights/superpoint-lite-v7.pt (detector of step 2 and initialisation of step 3; its own recipe: cvlearned/training/recipes/superpoint-lite-v7.sh). Output: runs/recipes/superpoint-lite-sfm-v1/superpoint-lite-sfm-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/superpoint-lite-sfm-v1"
 mkdir -p "$OUT"
 

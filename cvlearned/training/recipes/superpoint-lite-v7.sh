@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/superpoint-lite-v7.pt (model superpoint-lite; card weights/superpoint-lite-v7.md).
 # Reproduces the shipped file step by step as recorded in the card and its history (weights/history/superpoint-lite-v7-history.md): the whole chain from scratch in its 9 steps, Synthetic Shapes (48 s), MagicPoint (2,500 steps, 900 s), homographic adaptation (994 s), joint stage (2,000 steps, 1,752 s) = v2, then rounds v3, v4, v5 (adapt + 2,000 joint steps each), v6 (fifth adapt + joint with the repeatability term) and v7 (adapt by v6 + joint with the term); 62 + 53 + 45 + 55 + 39 + 38 min (about 4.9 h) on a shared 2-core CPU.
-# Usage (from the repository root): cvlearned train --recipe superpoint-lite-v7 [--data DIR]   or: bash cvlearned/training/recipes/superpoint-lite-v7.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe superpoint-lite-v7 --data DIR   or: bash cvlearned/training/recipes/superpoint-lite-v7.sh DATA_DIR
 # Inputs: DATA/photos (no weight file: the chain starts from random weights; the intermediate v2-v6 files are written to $OUT, not to weights/). Output: runs/recipes/superpoint-lite-v7/superpoint-lite-v7.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/superpoint-lite-v7"
 mkdir -p "$OUT"
 # The card's photo folder is /work/shared/data/photos (= ../shared/data/photos from the repository

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/superpoint-v1.pt (model superpoint; card weights/superpoint-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: the pseudo-labels v7 trained on (v6's homographic adaptation, superpoint-lite-v7's step 9: 839 s), then 1 joint stage of the full-width net widened from superpoint-lite-v7 (1,500 steps x 4 pairs, 5,542 s on a 2-core CPU, 2 torch threads).
-# Usage (from the repository root): cvlearned train --recipe superpoint-v1 [--data DIR]   or: bash cvlearned/training/recipes/superpoint-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe superpoint-v1 --data DIR   or: bash cvlearned/training/recipes/superpoint-v1.sh DATA_DIR
 # Inputs: DATA/photos; the shipped weights/superpoint-lite-v7.pt (initialisation, widened; its own recipe: cvlearned/training/recipes/superpoint-lite-v7.sh); superpoint-lite-v6.pt from the git history (commit 146a5be, sha256 8c2bc382..., as the v7 card gives it) for the labels of v7's step 9 (runs/sp-consist-r2/adapt.npz). Output: runs/recipes/superpoint-v1/superpoint-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/superpoint-v1"
 mkdir -p "$OUT"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/ucn-v2.pt (model ucn; card weights/ucn-v2.md).
 # Reproduces the shipped file step by step as recorded in the card: 2 steps, v1 (ucn-infonce.yaml, 2,400 steps: 4,842 s + 72 s of scene rendering), then v1's step-2400 checkpoint trained on to step 4,000 with the learning rate restarted at 4e-4 (ucn-infonce-4000.yaml: 4,678 s on 1 thread).
-# Usage (from the repository root): cvlearned train --recipe ucn-v2 [--data DIR]   or: bash cvlearned/training/recipes/ucn-v2.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe ucn-v2 --data DIR   or: bash cvlearned/training/recipes/ucn-v2.sh DATA_DIR
 # Inputs: DATA/photos (the chain starts from random weights; the intermediate ucn-v1.pt is written to $OUT, not to weights/). Output: runs/recipes/ucn-v2/ucn-v2.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/ucn-v2"
 mkdir -p "$OUT"
 

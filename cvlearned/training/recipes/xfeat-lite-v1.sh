@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Recipe for weights/xfeat-lite-v1.pt (model xfeat-lite; card weights/xfeat-lite-v1.md).
 # Reproduces the shipped file step by step as recorded in the card: 2 steps, homographic adaptation of the training photos with superpoint-lite-v7 (740 s), then 5,000 XFeat steps of batch 8 from random weights (3,310 s on a shared 2-core CPU, 2 threads).
-# Usage (from the repository root): cvlearned train --recipe xfeat-lite-v1 [--data DIR]   or: bash cvlearned/training/recipes/xfeat-lite-v1.sh [DATA_DIR]
+# Usage (from the repository root): cvlearned train --recipe xfeat-lite-v1 --data DIR   or: bash cvlearned/training/recipes/xfeat-lite-v1.sh DATA_DIR
 # Inputs: DATA/photos; the shipped weights/superpoint-lite-v7.pt (its own recipe: cvlearned/training/recipes/superpoint-lite-v7.sh). Output: runs/recipes/xfeat-lite-v1/xfeat-lite-v1.pt (the card does not say the run is deterministic: compare with its card's metrics, not with the sha256 of weights/manifest.json).
 set -euo pipefail
-DATA="${1:-../shared/data}"
+DATA="${1:?usage: bash $0 DATA_DIR (the folder holding photos/ and multiview/)}"
 OUT="runs/recipes/xfeat-lite-v1"
 mkdir -p "$OUT"
 

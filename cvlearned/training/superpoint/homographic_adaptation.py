@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import torch
 
-from cvlearned.models.heatmap import heatmap_keypoints
-from cvlearned.models.superpoint import build_net, heatmap_from_logits, pad_to_cells
+from cvlearned.models.heatmap import heatmap_from_logits, heatmap_keypoints, pad_to_cells
+from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import HomographyDistribution, sample_homography, warp_image
 from cvlearned.training.superpoint.superpoint_config import AdaptConfig, SuperPointTrainConfig
 from cvlearned.weight_files import load_into, load_state_dict

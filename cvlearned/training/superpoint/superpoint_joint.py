@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvlearned.models.superpoint import build_net, heatmap_from_logits
+from cvlearned.models.heatmap import heatmap_from_logits
+from cvlearned.models.superpoint import build_net
 from cvlearned.synthetic.homography import (
     HomographyDistribution, PhotometricDistribution, apply_photometric, sample_homography, warp_image,
 )
