@@ -19,12 +19,11 @@ from cvlearned.synthetic.homography import (
     warp_image,
 )
 from cvlearned.synthetic.photos import bundled_photo, bundled_photo_names, load_photo_folder, photo_source
-from cvlearned.synthetic.scene_correspondences import project_correspondences, warp_points
-from cvlearned.synthetic.scene_geometry import Camera, Plane, Scene, intrinsics, relative_pose
-from cvlearned.synthetic.scene_layouts import LAYOUTS, box_planes, box_scene, room_scene, street_canyon_scene
-from cvlearned.synthetic.scene_pairs import make_scene_pairs
-from cvlearned.synthetic.scene_render import RenderedView, render, render_depth, render_sequence
-from cvlearned.synthetic.scene_viewpoints import forward_motion_sequence, rotating_sequence, sample_pair_cameras
+from cvlearned.synthetic.scenes import (
+    LAYOUTS, Camera, Plane, RenderedView, Scene, box_planes, box_scene, forward_motion_sequence, intrinsics,
+    make_scene_pairs, project_correspondences, relative_pose, render, render_depth, render_sequence, room_scene,
+    rotating_sequence, sample_pair_cameras, street_canyon_scene, warp_points,
+)
 
 __all__ = [
     "MILD_PHOTOMETRIC",
