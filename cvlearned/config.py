@@ -153,6 +153,13 @@ def check_detection_fields(config: Any) -> None:
         check_int_range(config, name, 0, top)
 
 
+def check_preset_descriptor_dim(value: Any, presets: Any, preset: str) -> None:
+    """ValueError unless ``value`` is the ``descriptor_dim`` of ``presets[preset]`` (a bool never is)."""
+    expected = presets[preset].descriptor_dim
+    if isinstance(value, bool) or value != expected:
+        raise ValueError(f"descriptor_dim must be {expected} for {preset}, got {value!r}")
+
+
 def check_network_fields(config: Any, presets: Any, paths: tuple[str, ...] = ("weights",)) -> None:
     """The fields every network feature's config shares: ``preset`` (None or one of
     ``presets``), the weight-file ``paths`` (None or a path, stored as ``str``) and ``device``

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
+from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields, check_preset_descriptor_dim
 from cvlearned.device import resolve_device
 from cvlearned.models.heatmap import CELL, HeatmapFeature, heatmap_from_logits, heatmap_keypoints, pad_to_cells
 from cvlearned import weight_files
@@ -206,9 +206,7 @@ class SuperPointConfig(FeatureConfig):
         check_detection_fields(self)
         check_network_fields(self, PRESETS)
         if self.preset is not None:
-            expected = PRESETS[self.preset].descriptor_dim
-            if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
-                raise ValueError(f"descriptor_dim must be {expected} for {self.preset}, got {self.descriptor_dim!r}")
+            check_preset_descriptor_dim(self.descriptor_dim, PRESETS, self.preset)
 
 
 class SuperPoint(HeatmapFeature):
@@ -230,8 +228,7 @@ class SuperPoint(HeatmapFeature):
         self._device = resolve_device(cfg.device)
         preset, state, source = self._load_weights(infer_preset)
         if cfg.preset is None:
-            if cfg.descriptor_dim != PRESETS[preset].descriptor_dim:
-                raise ValueError(f"descriptor_dim must be {PRESETS[preset].descriptor_dim} for {preset}")
+            check_preset_descriptor_dim(cfg.descriptor_dim, PRESETS, preset)
             self.config = dataclasses.replace(cfg, preset=preset)
         net = build_net(preset)
         load_into(net, state, source)

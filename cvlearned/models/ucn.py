@@ -39,7 +39,7 @@ from torch import nn
 from cvlearned.baselines.sift import SIFTConfig, build_sift
 from cvlearned.config import (
     FeatureConfig, check_choice, check_int_range, check_network_fields, check_optional_positive_int,
-    check_range,
+    check_preset_descriptor_dim, check_range,
 )
 from cvlearned.device import resolve_device
 from cvlearned.feature2d import Keypoints, _decode_value
@@ -289,13 +289,7 @@ class UCNConfig(FeatureConfig):
             raise ValueError("grid_step must be a positive int")
         check_network_fields(self, PRESETS)
         if self.preset is not None:
-            _check_descriptor_dim(self.descriptor_dim, self.preset)
-
-
-def _check_descriptor_dim(value: Any, preset: str) -> None:
-    expected = PRESETS[preset].descriptor_dim
-    if isinstance(value, bool) or value != expected:
-        raise ValueError(f"descriptor_dim must be {expected} for {preset}, got {value!r}")
+            check_preset_descriptor_dim(self.descriptor_dim, PRESETS, self.preset)
 
 
 class UCN(NetworkFeature):
@@ -321,7 +315,7 @@ class UCN(NetworkFeature):
         self._device = resolve_device(cfg.device)
         preset, state, source = self._load_weights(infer_preset)
         if cfg.preset is None:
-            _check_descriptor_dim(cfg.descriptor_dim, preset)
+            check_preset_descriptor_dim(cfg.descriptor_dim, PRESETS, preset)
             self.config = dataclasses.replace(cfg, preset=preset)
         net = build_net(preset)
         load_into(net, state, source)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from cvlearned import weight_files
-from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields
+from cvlearned.config import FeatureConfig, check_detection_fields, check_network_fields, check_preset_descriptor_dim
 from cvlearned.device import resolve_device
 from cvlearned.models.heatmap import (
     CELL, HeatmapFeature, heatmap_from_logits, nms, pad_to_cells, refine_keypoints, select_keypoints,
@@ -112,10 +112,7 @@ class XFeatConfig(FeatureConfig):
         super().__post_init__()
         check_detection_fields(self)
         check_network_fields(self, PRESETS)
-        expected = PRESETS[self.preset or "xfeat-lite"].descriptor_dim
-        if self.descriptor_dim != expected or isinstance(self.descriptor_dim, bool):
-            raise ValueError(f"descriptor_dim must be {expected} for {self.preset or 'xfeat-lite'}, "
-                             f"got {self.descriptor_dim!r}")
+        check_preset_descriptor_dim(self.descriptor_dim, PRESETS, self.preset or "xfeat-lite")
 
 
 class XFeat(HeatmapFeature):
